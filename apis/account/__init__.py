@@ -1,0 +1,16 @@
+"""Account API product: a developer's own organisations, apps and usage."""
+
+from apis import ApiProduct
+
+
+def _blueprints() -> list:
+    return []
+
+
+PRODUCT = ApiProduct(
+    slug="account",
+    title="MobiHub Account API",
+    version="v1",
+    description="Your organisation's apps, credentials and metered usage.",
+    blueprints=_blueprints,
+)

@@ -1,0 +1,30 @@
+"""Catalog of published API products."""
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from apis.catalog.products.schemas import ProductListSchema, ProductSchema
+from apis.catalog.products.service import find_product, list_products
+
+blp = Blueprint(
+    "catalog-products",
+    __name__,
+    url_prefix="/catalog/v1/products",
+    description="The API products MobiHub publishes.",
+)
+
+
+@blp.route("")
+class ProductList(MethodView):
+    @blp.response(200, ProductListSchema)
+    def get(self):
+        """List the published API products with links to their specs and docs."""
+        return {"items": list_products()}
+
+
+@blp.route("/<string:slug>")
+class ProductDetail(MethodView):
+    @blp.response(200, ProductSchema)
+    def get(self, slug: str):
+        """Get one API product by its slug (``parking``, ``transit`` …)."""
+        return find_product(slug)

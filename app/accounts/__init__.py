@@ -1,0 +1,1 @@
+"""Accounts: organisations (and, with developer access, users, memberships and apps)."""

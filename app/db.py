@@ -1,0 +1,182 @@
+"""SQLAlchemy 2 persistence: the declarative base, the engine and the request-scoped session."""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+import sqlalchemy.dialects.postgresql
+from flask import Flask, current_app, has_app_context
+from sqlalchemy import MetaData, event
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import DeclarativeBase, Session, scoped_session, sessionmaker
+
+# Stable constraint names, so Alembic migrations are the same on SQLite and PostgreSQL.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# Packages whose ``models`` modules hold mapped classes; Alembic and the app import them all.
+MODEL_PACKAGES = ("app", "providers", "billing")
+
+
+class Base(DeclarativeBase):
+    """Declarative base of every mapped class."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class UTCDateTime(sa.types.TypeDecorator):
+    """A timezone-aware UTC datetime on every backend (SQLite stores naive values)."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given where an aware one is required")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def utcnow() -> datetime:
+    """The current time, aware, in UTC."""
+    return datetime.now(UTC)
+
+
+def import_all_models() -> None:
+    """Import every ``models`` module below the model packages so metadata is complete."""
+    for package_name in MODEL_PACKAGES:
+        package = importlib.import_module(package_name)
+        for info in pkgutil.walk_packages(package.__path__, prefix=f"{package_name}."):
+            if info.name.rsplit(".", 1)[-1] == "models" and ".migrations" not in info.name:
+                importlib.import_module(info.name)
+
+
+def create_db_engine(url: str, **kwargs: Any) -> Engine:
+    """An engine tuned per backend: SQLite gets WAL, foreign keys and working savepoints."""
+    if url.startswith("sqlite"):
+        kwargs.setdefault("connect_args", {"check_same_thread": False, "timeout": 30})
+        engine = sa.create_engine(url, **kwargs)
+        _configure_sqlite(engine)
+        return engine
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    kwargs.setdefault("pool_pre_ping", True)
+    return sa.create_engine(url, **kwargs)
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    # pysqlite's own transaction handling breaks SAVEPOINT; let SQLAlchemy emit BEGIN itself.
+    # https://docs.sqlalchemy.org/en/20/dialects/sqlite.html#serializable-isolation-savepoints-transactional-ddl
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        if engine.url.database not in (None, "", ":memory:"):
+            cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN")
+
+
+class Database:
+    """Per-app engine and session factory, plus one scoped session that follows the app.
+
+    The session is scoped to (thread, app), so two apps in one process (tests do this) never
+    share a session, and it is removed when the app context ends.
+    """
+
+    def __init__(self) -> None:
+        self.session: scoped_session[Session] = scoped_session(
+            self._new_session, scopefunc=_session_scope
+        )
+
+    def init_app(self, app: Flask) -> None:
+        """Create the engine from ``DATABASE_URL`` and tie session clean-up to the app context."""
+        import_all_models()
+        engine = create_db_engine(app.config["DATABASE_URL"])
+        app.extensions["mobihub.db"] = self
+        app.extensions["mobihub.db.state"] = _DatabaseState(
+            engine, sessionmaker(bind=engine, expire_on_commit=False)
+        )
+        app.teardown_appcontext(self._remove_session)
+
+    @staticmethod
+    def state(app: Flask | None = None) -> _DatabaseState:
+        return (app or current_app).extensions["mobihub.db.state"]
+
+    @property
+    def engine(self) -> Engine:
+        """The current app's engine."""
+        return self.state().engine
+
+    def _new_session(self) -> Session:
+        return self.state().factory()
+
+    def _remove_session(self, _exc: BaseException | None) -> None:
+        self.session.remove()
+
+    def bind_to(self, app: Flask, bind: Any, **options: Any) -> None:
+        """Point the app's sessions at another bind (tests use a connection in a transaction)."""
+        with app.app_context():
+            self.session.remove()
+        self.state(app).factory.configure(bind=bind, **options)
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """A session in a transaction: committed on success, rolled back on any error."""
+        session = self.session()
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+
+
+@dataclass
+class _DatabaseState:
+    engine: Engine
+    factory: sessionmaker[Session]
+
+
+def _session_scope() -> tuple[int, int]:
+    app_id = id(current_app._get_current_object()) if has_app_context() else 0  # type: ignore[attr-defined]
+    return threading.get_ident(), app_id
+
+
+db = Database()
+
+
+def get_db() -> Database:
+    """The database extension (its ``session`` follows the current app)."""
+    return current_app.extensions["mobihub.db"]
+
+
+# Integer primary keys: BIGINT on PostgreSQL, INTEGER (the rowid alias) on SQLite.
+BigIntPK = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+# JSON documents: JSONB on PostgreSQL, JSON text elsewhere.
+JSONDocument = sa.JSON().with_variant(sa.dialects.postgresql.JSONB(), "postgresql")

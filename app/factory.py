@@ -1,0 +1,62 @@
+"""The application factory: a short sequence of ``configure_*`` steps."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask
+
+from app.config import Settings, resolve_instance_settings
+from app.db import db
+from app.errors import configure_errors
+from app.health import configure_health
+from app.live import LiveStore
+from app.observability import configure_logging, configure_request_ids
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the hub: settings from ``MOBIHUB_*`` variables, overridden by ``config``."""
+    app = Flask("app", instance_relative_config=False)
+    configure_settings(app, config)
+    configure_logging(app)
+    configure_request_ids(app)
+    configure_persistence(app)
+    configure_health(app)
+    configure_apis(app)
+    configure_portal(app)
+    configure_errors(app)
+    return app
+
+
+def configure_settings(app: Flask, config: Mapping[str, Any] | None) -> None:
+    """Environment first, then explicit overrides, then instance-folder defaults."""
+    app.config.update(Settings.from_env().as_flask_config())
+    app.config.update(SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax")
+    app.config.update(config or {})
+    resolve_instance_settings(app.config)
+    app.instance_path = app.config["INSTANCE_PATH"]
+    app.config["MAX_CONTENT_LENGTH"] = app.config["MAX_UPLOAD_BYTES"]
+    if "SESSION_COOKIE_SECURE" not in (config or {}):
+        app.config["SESSION_COOKIE_SECURE"] = app.config["BASE_URL"].startswith("https://")
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+
+
+def configure_persistence(app: Flask) -> None:
+    """SQL store and live store."""
+    db.init_app(app)
+    LiveStore().init_app(app)
+
+
+def configure_apis(app: Flask) -> None:
+    """The published API products and their docs."""
+    from apis import register_apis
+
+    register_apis(app)
+
+
+def configure_portal(app: Flask) -> None:
+    """The server-rendered portal and sample parking app."""
+    from portal import register_portal
+
+    register_portal(app)

@@ -1,0 +1,38 @@
+"""Alembic, driven from code: ``mobihub db upgrade`` and the test harness call these."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy.engine import Engine
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def alembic_config(engine: Engine) -> Config:
+    """An Alembic config that runs on ``engine`` (no ini file needed)."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.set_main_option("path_separator", "os")
+    config.attributes["engine"] = engine
+    return config
+
+
+def upgrade(engine: Engine, revision: str = "heads") -> None:
+    """Migrate the database to the newest revision of every branch."""
+    command.upgrade(alembic_config(engine), revision)
+
+
+def current_revisions(engine: Engine) -> set[str]:
+    """The revisions the database is at."""
+    with engine.connect() as connection:
+        return set(MigrationContext.configure(connection).get_current_heads())
+
+
+def head_revisions(engine: Engine) -> set[str]:
+    """The newest revisions the code knows."""
+    return set(ScriptDirectory.from_config(alembic_config(engine)).get_heads())

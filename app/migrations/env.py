@@ -1,0 +1,25 @@
+"""Alembic environment: migrations run on the engine the caller passes in ``attributes``."""
+
+from alembic import context
+
+from app.db import Base, import_all_models
+
+import_all_models()
+config = context.config
+target_metadata = Base.metadata
+
+
+def run_migrations_online() -> None:
+    engine = config.attributes["engine"]
+    with engine.begin() as connection:
+        context.configure(
+            connection=connection,
+            target_metadata=target_metadata,
+            render_as_batch=connection.dialect.name == "sqlite",
+            compare_type=True,
+        )
+        with context.begin_transaction():
+            context.run_migrations()
+
+
+run_migrations_online()

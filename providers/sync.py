@@ -1,0 +1,262 @@
+"""Import a feed payload as a new version and switch to it atomically.
+
+The whole import runs in one database transaction: records are written under the new
+``FeedVersion``, and the feed's active version is switched in the same transaction only when
+the report has no fatal problem. A rejected or crashed import is rolled back entirely and then
+recorded as a ``rejected`` version with its report, so nothing served before is lost and no
+half-written version is ever visible. Identical content is detected by SHA-256 and not imported
+again. Real-time payloads (GTFS-RT, DATEX II status) update the live store instead.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal, Protocol
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from app.accounts.services import slugify
+from app.db import utcnow
+from providers.base import FeedFormatError, ImportResult, ValidationReport
+from providers.fetch import FetchError, FetchPolicy, Payload, read_source
+from providers.models import Feed, FeedVersion, Provider
+from providers.registry import get_adapter, get_writer
+
+log = logging.getLogger("mobihub.providers.sync")
+
+# Versions kept per feed besides the active one (for reports and rollback by an operator).
+KEEP_VERSIONS = 2
+
+Status = Literal["imported", "unchanged", "rejected", "applied"]
+
+
+class FeedWriter(Protocol):
+    """Stores an adapter's records. Static writers get a version; real-time ones do not."""
+
+    def write(self, session: Session, feed: Feed, version: FeedVersion | None,
+              result: ImportResult, context: ImportContext) -> dict[str, int]: ...
+
+
+@dataclass
+class ImportContext:
+    """What a writer may need besides the records: the clock and the live store."""
+
+    now: datetime
+    live: Any = None
+
+
+@dataclass
+class ImportOutcome:
+    """What an import did, for the CLI, the portal and the API."""
+
+    status: Status
+    provider: str
+    format: str
+    message: str
+    feed_version_id: int | None = None
+    counts: dict[str, int] = field(default_factory=dict)
+    report: ValidationReport = field(default_factory=ValidationReport)
+
+    @property
+    def ok(self) -> bool:
+        return self.status != "rejected"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "status": self.status,
+            "provider": self.provider,
+            "format": self.format,
+            "message": self.message,
+            "feed_version_id": self.feed_version_id,
+            "counts": self.counts,
+            "errors": self.report.by_code("error"),
+            "warnings": self.report.by_code("warning"),
+            "top_problems": [i.as_dict() for i in self.report.top(10)],
+        }
+
+
+def import_feed(
+    session: Session,
+    *,
+    provider: str,
+    source: str,
+    format_name: str,
+    config: Mapping[str, Any] | None = None,
+    policy: FetchPolicy | None = None,
+    live: Any = None,
+    clock: Callable[[], datetime] = utcnow,
+) -> ImportOutcome:
+    """Read ``source`` and import it for ``provider`` in ``format_name``."""
+    adapter = get_adapter(format_name)
+    try:
+        payload = read_source(source, policy or FetchPolicy())
+    except FetchError as exc:
+        return _rejected_without_version(provider, format_name, str(exc))
+    return import_payload(session, provider=provider, payload=payload, format_name=format_name,
+                          config=config or {}, adapter=adapter, live=live, clock=clock)
+
+
+def import_payload(
+    session: Session,
+    *,
+    provider: str,
+    payload: Payload,
+    format_name: str,
+    config: Mapping[str, Any],
+    adapter: Any = None,
+    live: Any = None,
+    clock: Callable[[], datetime] = utcnow,
+) -> ImportOutcome:
+    """Import bytes already read (the portal's uploads come in here)."""
+    adapter = adapter or get_adapter(format_name)
+    provider_row = _get_or_create_provider(session, provider)
+    feed = _get_or_create_feed(session, provider_row, format_name, payload.source, config)
+    session.commit()
+    feed_id, provider_slug = feed.id, provider_row.slug
+    digest = _digest(payload)
+    context = ImportContext(now=clock(), live=live)
+
+    try:
+        result = adapter.parse(payload.content, {**feed.config, **config, "source": payload.source})
+    except FeedFormatError as exc:
+        return _record_rejection(session, feed_id, provider_slug, format_name, digest, payload,
+                                 str(exc), context, code=exc.code)
+
+    realtime = bool(result.meta.get("realtime", adapter.info.realtime))
+    writer = get_writer(adapter.info.kind, realtime)
+    if realtime:
+        try:
+            counts = writer.write(session, feed, None, result, context)
+            session.commit()
+        except FeedFormatError as exc:
+            session.rollback()
+            return _rejected_without_version(provider_slug, format_name, str(exc))
+        return ImportOutcome("applied", provider_slug, format_name,
+                             f"Applied a real-time update for {provider_slug}.",
+                             counts=counts, report=result.report)
+
+    active = feed.active_version
+    if active is not None and active.content_sha256 == digest:
+        return ImportOutcome("unchanged", provider_slug, format_name,
+                             "Identical to the active version; nothing imported.",
+                             feed_version_id=active.id, counts=dict(active.counts),
+                             report=ValidationReport.from_dict(active.report))
+
+    version = FeedVersion(feed_id=feed_id, content_sha256=digest,
+                          content_bytes=len(payload.content), source=payload.source,
+                          fetched_at=context.now, status="importing")
+    session.add(version)
+    session.flush()
+    try:
+        counts = writer.write(session, feed, version, result, context)
+    except FeedFormatError as exc:
+        session.rollback()
+        return _record_rejection(session, feed_id, provider_slug, format_name, digest, payload,
+                                 str(exc), context, code=exc.code, report=result.report)
+    except Exception:
+        session.rollback()
+        log.exception("import crashed", extra={"provider": provider_slug, "format": format_name})
+        _record_rejection(session, feed_id, provider_slug, format_name, digest, payload,
+                          "The import failed unexpectedly; the previous data is still served.",
+                          context, code="import_crashed", report=result.report)
+        raise
+
+    report = result.report
+    if report.rejected:
+        session.rollback()
+        first = report.fatal[0].message
+        return _record_rejection(session, feed_id, provider_slug, format_name, digest, payload,
+                                 f"Feed rejected: {first}", context, report=report,
+                                 counts=counts)
+
+    _activate(session, feed, version, counts, report, context.now)
+    session.commit()
+    return ImportOutcome("imported", provider_slug, format_name,
+                         f"Imported version {version.id} of {provider_slug} ({format_name}).",
+                         feed_version_id=version.id, counts=counts, report=report)
+
+
+def _activate(session: Session, feed: Feed, version: FeedVersion, counts: dict[str, int],
+              report: ValidationReport, now: datetime) -> None:
+    previous = feed.active_version
+    if previous is not None:
+        previous.status = "superseded"
+    version.status = "active"
+    version.imported_at = now
+    version.counts = counts
+    version.report = report.as_dict()
+    version.error_count = report.count("error")
+    version.warning_count = report.count("warning")
+    feed.active_version = version
+    session.flush()
+    _prune(session, feed.id, keep_ids={version.id})
+
+
+def _prune(session: Session, feed_id: int, keep_ids: set[int]) -> None:
+    """Delete superseded versions beyond ``KEEP_VERSIONS`` (their records cascade)."""
+    superseded = session.scalars(
+        sa.select(FeedVersion.id)
+        .where(FeedVersion.feed_id == feed_id, FeedVersion.status == "superseded")
+        .order_by(FeedVersion.id.desc())
+    ).all()
+    doomed = [vid for vid in superseded[KEEP_VERSIONS:] if vid not in keep_ids]
+    if doomed:
+        session.execute(sa.delete(FeedVersion).where(FeedVersion.id.in_(doomed)))
+
+
+def _record_rejection(session: Session, feed_id: int, provider: str, format_name: str,
+                      digest: str, payload: Payload, message: str, context: ImportContext, *,
+                      code: str = "rejected", report: ValidationReport | None = None,
+                      counts: dict[str, int] | None = None) -> ImportOutcome:
+    report = report or ValidationReport()
+    if not report.rejected:
+        report.add(code, "error", message, fatal=True)
+    version = FeedVersion(feed_id=feed_id, content_sha256=digest,
+                          content_bytes=len(payload.content), source=payload.source,
+                          fetched_at=context.now, status="rejected",
+                          counts=counts or {}, report=report.as_dict(),
+                          error_count=report.count("error"),
+                          warning_count=report.count("warning"))
+    session.add(version)
+    session.commit()
+    return ImportOutcome("rejected", provider, format_name, message, feed_version_id=version.id,
+                         counts=counts or {}, report=report)
+
+
+def _rejected_without_version(provider: str, format_name: str, message: str) -> ImportOutcome:
+    report = ValidationReport()
+    report.add("unreadable_source", "error", message, fatal=True)
+    return ImportOutcome("rejected", provider, format_name, message, report=report)
+
+
+def _digest(payload: Payload) -> str:
+    return hashlib.sha256(payload.content).hexdigest()
+
+
+def _get_or_create_provider(session: Session, name: str) -> Provider:
+    slug = slugify(name)
+    provider = session.scalar(sa.select(Provider).where(Provider.slug == slug))
+    if provider is None:
+        provider = Provider(slug=slug, name=name)
+        session.add(provider)
+        session.flush()
+    return provider
+
+
+def _get_or_create_feed(session: Session, provider: Provider, format_name: str, source: str,
+                        config: Mapping[str, Any]) -> Feed:
+    feed = session.scalar(
+        sa.select(Feed).where(Feed.provider_id == provider.id, Feed.format == format_name)
+    )
+    if feed is None:
+        feed = Feed(provider_id=provider.id, format=format_name, config=dict(config))
+        session.add(feed)
+    if source.startswith(("http://", "https://")):
+        feed.source_url = source
+    session.flush()
+    return feed
