@@ -11,10 +11,22 @@ from typing import Any
 
 from providers.base import Adapter
 
-ADAPTERS: dict[str, str] = {}
+ADAPTERS: dict[str, str] = {
+    "gtfs": "providers.gtfs.adapter:GtfsAdapter",
+    "gtfs-rt": "providers.gtfs_rt.adapter:GtfsRealtimeAdapter",
+    "datex2": "providers.datex2.adapter:Datex2Adapter",
+    "parkapi": "providers.parkapi.adapter:ParkApiAdapter",
+    "geojson": "providers.geojson.adapter:GeoJsonAdapter",
+    "csv": "providers.tabular.adapter:CsvAdapter",
+}
 
 # (adapter kind, real-time?) → writer class path. See ``providers.sync.FeedWriter``.
-WRITERS: dict[tuple[str, bool], str] = {}
+WRITERS: dict[tuple[str, bool], str] = {
+    ("transit", False): "providers.transit.store:TransitFeedWriter",
+    ("transit", True): "providers.transit.live:TransitRealtimeWriter",
+    ("parking", False): "providers.parking.store:ParkingFeedWriter",
+    ("parking", True): "providers.parking.live:ParkingAvailabilityWriter",
+}
 
 
 class UnknownFormatError(LookupError):

@@ -211,6 +211,16 @@ def client(app: Flask) -> FlaskClient:
 
 
 @pytest.fixture
+def api_client(client: FlaskClient) -> FlaskClient:
+    """A client whose requests carry a valid credential for every API product.
+
+    The developer-access work (gateway) makes this send a real API key of a test app
+    subscribed to every product; tests of the public APIs use it rather than ``client``.
+    """
+    return client
+
+
+@pytest.fixture
 def runner(app: Flask) -> FlaskCliRunner:
     return app.test_cli_runner()
 
