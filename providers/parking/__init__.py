@@ -1,0 +1,1 @@
+"""Parking: the canonical model (facilities, availability, zones, tariffs) and its services."""
