@@ -176,6 +176,7 @@ def make_app(tmp_path: Path, database_url: str) -> Iterator[Any]:
     yield factory
     for application in made:
         Database.state(application).engine.dispose()
+        application.extensions["mobihub.live"].client.close()
 
 
 @pytest.fixture(autouse=True)
