@@ -1,0 +1,1 @@
+"""ParkAPI v1 city lot lists (GeoJSON), as published by offenesdresden/ParkAPI."""

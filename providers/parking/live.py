@@ -1,0 +1,149 @@
+"""Live availability: the newest reading per facility in Redis, every reading in history.
+
+Redis holds one JSON value per facility under ``parking:live:{provider_id}:{source_id}``;
+a reading only replaces an older one (out-of-order deliveries never roll the value back).
+Each reading carries the time it was observed upstream and the time the hub received it; the
+API derives its age from them and flags it as stale past ``PARKING_STALE_AFTER_SECONDS``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from providers.base import ImportResult
+from providers.models import Feed, FeedVersion
+from providers.parking.models import ParkingAvailabilityReading, ParkingFacility
+from providers.parking.records import AvailabilityRecord
+
+KEY_PREFIX = "parking:live:"
+_CHUNK = 500
+# Publishers append a label to a record reference: VRS writes ``1035[P+R Bondorf]`` for ``1035``.
+_REFERENCE_SUFFIX = re.compile(r"\s*\[[^\]]*\]\s*$")
+
+
+def live_key(provider_id: int, source_id: str) -> str:
+    """The Redis key of a facility's newest reading."""
+    return f"{KEY_PREFIX}{provider_id}:{source_id}"
+
+
+def active_version_ids() -> sa.Select:
+    """Ids of the versions being served; canonical queries read only these."""
+    return sa.select(FeedVersion.id).where(FeedVersion.status == "active")
+
+
+def provider_source_ids(session: Session, provider_id: int) -> set[str]:
+    """Source ids of a provider's facilities in the active versions of any of its feeds."""
+    return set(session.scalars(
+        sa.select(ParkingFacility.source_id)
+        .join(FeedVersion, FeedVersion.id == ParkingFacility.feed_version_id)
+        .join(Feed, Feed.id == FeedVersion.feed_id)
+        .where(Feed.provider_id == provider_id, FeedVersion.status == "active")
+    ))
+
+
+def record_readings(session: Session, live: Any, provider_id: int,
+                    readings: Sequence[AvailabilityRecord], received_at: datetime) -> int:
+    """Append readings to history (once per observation time) and refresh the live store."""
+    if not readings:
+        return 0
+    newest: dict[str, AvailabilityRecord] = {}
+    for reading in readings:
+        kept = newest.get(reading.source_id)
+        if kept is None or reading.observed_at >= kept.observed_at:
+            newest[reading.source_id] = reading
+    _append_history(session, provider_id, readings, received_at)
+    if live is not None:
+        _refresh_live(live, provider_id, list(newest.values()), received_at)
+    return len(newest)
+
+
+def _append_history(session: Session, provider_id: int, readings: Sequence[AvailabilityRecord],
+                    received_at: datetime) -> None:
+    ids = sorted({r.source_id for r in readings})
+    seen: set[tuple[str, datetime]] = set()
+    for start in range(0, len(ids), _CHUNK):
+        rows = session.execute(
+            sa.select(ParkingAvailabilityReading.source_id, ParkingAvailabilityReading.observed_at)
+            .where(ParkingAvailabilityReading.provider_id == provider_id,
+                   ParkingAvailabilityReading.source_id.in_(ids[start:start + _CHUNK]))
+        )
+        seen.update((sid, at) for sid, at in rows)
+    fresh = []
+    for r in readings:
+        if (r.source_id, r.observed_at) in seen:
+            continue
+        seen.add((r.source_id, r.observed_at))
+        fresh.append({"provider_id": provider_id, "source_id": r.source_id, "free": r.free,
+                      "occupied": r.occupied, "capacity": r.capacity, "status": r.status,
+                      "trend": r.trend, "observed_at": r.observed_at,
+                      "received_at": received_at})
+    if fresh:
+        session.execute(sa.insert(ParkingAvailabilityReading), fresh)
+
+
+def _refresh_live(live: Any, provider_id: int, readings: list[AvailabilityRecord],
+                  received_at: datetime) -> None:
+    keys = [live_key(provider_id, r.source_id) for r in readings]
+    current = live.mget(keys) if keys else []
+    pipe = live.pipeline(transaction=False)
+    for key, reading, stored in zip(keys, readings, current, strict=True):
+        if stored is not None:
+            previous = json.loads(stored)
+            if previous.get("observed_at", "") > reading.observed_at.isoformat():
+                continue
+        pipe.set(key, json.dumps(serialise(reading, received_at)))
+    pipe.execute()
+
+
+def serialise(reading: AvailabilityRecord, received_at: datetime) -> dict[str, Any]:
+    """The JSON form of a reading in the live store."""
+    return {"free": reading.free, "occupied": reading.occupied, "capacity": reading.capacity,
+            "status": reading.status, "trend": reading.trend,
+            "observed_at": reading.observed_at.isoformat(),
+            "received_at": received_at.isoformat()}
+
+
+def read_live(live: Any, keys: Iterable[tuple[int, str]]) -> list[dict[str, Any] | None]:
+    """The newest reading of each (provider id, source id), None where there is none."""
+    names = [live_key(p, s) for p, s in keys]
+    if not names or live is None:
+        return [None] * len(names)
+    return [None if raw is None else json.loads(raw) for raw in live.mget(names)]
+
+
+class ParkingAvailabilityWriter:
+    """Applies a real-time publication to the facilities its provider already published."""
+
+    def write(self, session: Session, feed: Feed, version: FeedVersion | None,
+              result: ImportResult, context: Any) -> dict[str, int]:
+        """Match readings to the provider's active facilities; report the ones that match none."""
+        known = provider_source_ids(session, feed.provider_id)
+        matched: list[AvailabilityRecord] = []
+        for reading in result.records.get("availability", []):
+            source_id = resolve_reference(reading.source_id, known)
+            if source_id is None:
+                result.report.warning(
+                    "unknown_facility",
+                    f"No facility {reading.source_id!r} in the provider's active feeds; "
+                    "import its static data first. This reading was not applied.",
+                    field="source_id", value=reading.source_id)
+                continue
+            reading.source_id = source_id
+            matched.append(reading)
+        applied = record_readings(session, context.live, feed.provider_id, matched, context.now)
+        return {"facilities": applied, "availability": len(matched), "zones": 0}
+
+
+def resolve_reference(reference: str, known: set[str]) -> str | None:
+    """The known source id a status reference points to (exact, or without a label suffix)."""
+    if reference in known:
+        return reference
+    bare = _REFERENCE_SUFFIX.sub("", reference)
+    return bare if bare in known else None
