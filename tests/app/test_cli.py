@@ -21,7 +21,9 @@ def test_demo_is_idempotent(mobihub, session):
     assert "created organisation 'MobiHub Demo'" in first.output
     assert "found organisation 'MobiHub Demo'" in second.output
     count = session.scalar(
-        sa.select(sa.func.count()).select_from(Organisation).where(Organisation.slug == "mobihub-demo")
+        sa.select(sa.func.count())
+        .select_from(Organisation)
+        .where(Organisation.slug == "mobihub-demo")
     )
     assert count == 1
 

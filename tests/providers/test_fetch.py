@@ -14,7 +14,7 @@ from providers.fetch import FetchError, FetchPolicy, check_address, read_source
 @pytest.mark.parametrize(
     "host",
     ["127.0.0.1", "localhost", "10.1.2.3", "172.16.0.1", "192.168.1.1", "169.254.169.254",
-     "::1", "0.0.0.0", "100.64.0.1"],
+     "::1", "0.0.0.0", "100.64.0.1"],  # noqa: S104 - the point is to refuse it,
 )
 def test_private_loopback_and_link_local_addresses_are_refused(host):
     with pytest.raises(FetchError, match="non-public address"):
@@ -40,7 +40,7 @@ def test_unsupported_schemes_and_credentials_are_refused():
 class _FeedHandler(http.server.BaseHTTPRequestHandler):
     routes: dict[str, tuple[int, dict[str, str], bytes]] = {}
 
-    def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
+    def do_GET(self) -> None:
         status, headers, body = self.routes.get(self.path, (404, {}, b"no"))
         self.send_response(status)
         for name, value in headers.items():
@@ -76,7 +76,7 @@ def test_fetch_from_a_local_server_when_private_addresses_are_allowed(feed_serve
 def test_oversized_payload_is_refused(feed_server):
     base, routes = feed_server
     routes["/big"] = (200, {}, b"x" * 2048)
-    with pytest.raises(FetchError, match="limit (is|of) 1,000"):
+    with pytest.raises(FetchError, match=r"limit (is|of) 1,000"):
         read_source(f"{base}/big", FetchPolicy(allow_private=True, max_bytes=1000))
 
 
