@@ -140,9 +140,15 @@ def demo() -> None:
 
 def register_command_groups() -> None:
     """Attach the command groups that live with their domain packages."""
+    from app.accounts.cli import apps, keys, orgs
+    from app.oauth.cli import oauth
+    from billing.cli import usage
     from providers.cli import feeds
 
     cli.add_command(feeds)
+    cli.add_command(usage)
+    for group in (orgs, apps, keys, oauth):
+        cli.add_command(group)
 
 
 register_command_groups()

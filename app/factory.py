@@ -10,6 +10,7 @@ from flask import Flask
 from app.config import Settings, resolve_instance_settings
 from app.db import db
 from app.errors import configure_errors
+from app.gateway.hook import configure_gateway
 from app.health import configure_health
 from app.live import LiveStore
 from app.observability import configure_logging, configure_request_ids
@@ -22,8 +23,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     configure_logging(app)
     configure_request_ids(app)
     configure_persistence(app)
+    configure_accounts(app)
     configure_health(app)
     configure_apis(app)
+    configure_gateway(app)
     configure_portal(app)
     configure_errors(app)
     return app
@@ -46,6 +49,15 @@ def configure_persistence(app: Flask) -> None:
     """SQL store and live store."""
     db.init_app(app)
     LiveStore().init_app(app)
+
+
+def configure_accounts(app: Flask) -> None:
+    """API key resolution (cached per process) and the OAuth2 authorization server."""
+    from app.accounts.resolver import init_app as init_credentials
+    from app.oauth.server import init_app as init_oauth
+
+    init_credentials(app)
+    init_oauth(app)
 
 
 def configure_apis(app: Flask) -> None:

@@ -1,0 +1,1 @@
+"""Test data factories: plain functions that build real rows through the services."""
