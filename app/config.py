@@ -37,6 +37,10 @@ class Settings:
     FEED_FETCH_MAX_BYTES: int = 512 * 1024 * 1024
     # Tests and operators on private networks may allow fetching feeds from private addresses.
     FEED_FETCH_ALLOW_PRIVATE: bool = False
+    # Outgoing mail (app/mail): smtp://user:pass@host:587 or smtps://…; empty writes .eml files
+    # to <instance>/mail/ and logs them, so portal mail flows work with no mail server.
+    SMTP_URL: str = ""
+    MAIL_FROM: str = "MobiHub <no-reply@localhost>"
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod

@@ -1,0 +1,1 @@
+"""Portal identity flows: email verification, password reset, invitations, login throttling."""
