@@ -31,7 +31,8 @@ def make_organisation(session: Any, name: str | None = None,
 
 
 def make_developer_app(session: Any, organisation: Organisation | None = None,
-                       name: str | None = None, *, plan: str | None = None, subscribe: bool = True, **options: Any) -> App:
+                       name: str | None = None, *, plan: str | None = None,
+                       subscribe: bool = True, **options: Any) -> App:
     """An app (in a new organisation unless given), subscribed to every product by default."""
     if organisation is None:
         organisation, _ = make_organisation(session)
