@@ -1,0 +1,1 @@
+"""GTFS static schedules: a streaming, validating reader of a zip feed."""

@@ -1,0 +1,745 @@
+"""GTFS static adapter: validate a feed and hand its records to the transit writer.
+
+The small tables (agency, stops, routes, trips, calendars, frequencies, transfers, feed_info)
+are parsed when ``parse`` runs, so references can be checked and fatal problems are known
+before anything is written. ``stop_times`` and ``shapes`` (the big ones) stream: their records
+are lazy iterators, validated row by row while the writer stores them; problems found there
+land in the same report, which the sync reads after writing.
+
+Problem codes are stable (see ``docs/gtfs-validation.md``); "error" drops the record it concerns,
+"warning" keeps it, and a fatal error rejects the whole version. Field rules follow the GTFS
+Schedule reference (https://gtfs.org/schedule/reference/).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Iterator, Mapping
+from datetime import date
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from providers.base import AdapterInfo, ImportResult, ValidationReport
+from providers.gtfs.reader import CsvFile, GtfsArchive
+
+# GTFS reference, "Dataset Files": required files and, per file, required fields.
+REQUIRED_FILES = ("agency", "stops", "routes", "trips", "stop_times")
+REQUIRED_FIELDS: dict[str, tuple[str, ...]] = {
+    "agency": ("agency_name", "agency_url", "agency_timezone"),
+    "stops": ("stop_id",),
+    "routes": ("route_id", "route_type"),
+    "trips": ("route_id", "service_id", "trip_id"),
+    "stop_times": ("trip_id", "stop_id", "stop_sequence"),
+    "calendar": ("service_id", "monday", "tuesday", "wednesday", "thursday", "friday",
+                 "saturday", "sunday", "start_date", "end_date"),
+    "calendar_dates": ("service_id", "date", "exception_type"),
+    "frequencies": ("trip_id", "start_time", "end_time", "headway_secs"),
+    "transfers": ("from_stop_id", "to_stop_id"),
+    "shapes": ("shape_id", "shape_pt_lat", "shape_pt_lon", "shape_pt_sequence"),
+    "feed_info": ("feed_publisher_name", "feed_publisher_url", "feed_lang"),
+}
+# Files whose missing required column rejects the feed (nothing usable can be built without).
+CORE_FILES = {"agency", "stops", "routes", "trips", "stop_times", "calendar", "calendar_dates"}
+KNOWN_FIELDS: dict[str, set[str]] = {
+    "agency": {"agency_id", "agency_name", "agency_url", "agency_timezone", "agency_lang",
+               "agency_phone", "agency_fare_url", "agency_email", "cemv_support"},
+    "stops": {"stop_id", "stop_code", "stop_name", "tts_stop_name", "stop_desc", "stop_lat",
+              "stop_lon", "zone_id", "stop_url", "location_type", "parent_station",
+              "stop_timezone", "wheelchair_boarding", "level_id", "platform_code",
+              "stop_access"},
+    "routes": {"route_id", "agency_id", "route_short_name", "route_long_name", "route_desc",
+               "route_type", "route_url", "route_color", "route_text_color", "route_sort_order",
+               "continuous_pickup", "continuous_drop_off", "network_id", "cemv_support"},
+    "trips": {"route_id", "service_id", "trip_id", "trip_headsign", "trip_short_name",
+              "direction_id", "block_id", "shape_id", "wheelchair_accessible", "bikes_allowed",
+              "cars_allowed"},
+    "stop_times": {"trip_id", "arrival_time", "departure_time", "stop_id", "location_group_id",
+                   "location_id", "stop_sequence", "stop_headsign", "start_pickup_drop_off_window",
+                   "end_pickup_drop_off_window", "pickup_type", "drop_off_type",
+                   "continuous_pickup", "continuous_drop_off", "shape_dist_traveled",
+                   "timepoint", "pickup_booking_rule_id", "drop_off_booking_rule_id"},
+}
+KNOWN_FILES = {
+    "agency", "stops", "routes", "trips", "stop_times", "calendar", "calendar_dates",
+    "fare_attributes", "fare_rules", "timeframes", "rider_categories", "fare_media",
+    "fare_products", "fare_leg_rules", "fare_leg_join_rules", "fare_transfer_rules", "areas",
+    "stop_areas", "networks", "route_networks", "shapes", "frequencies", "transfers",
+    "pathways", "levels", "location_groups", "location_group_stops", "booking_rules",
+    "translations", "feed_info", "attributions",
+}
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+_TIME = re.compile(r"^\s*(\d{1,3}):([0-5]\d):([0-5]\d)\s*$")
+_COLOR = re.compile(r"^[0-9A-Fa-f]{6}$")
+# Extended route types (Google's "Hierarchical Vehicle Type" list) are 100..1799.
+_BASIC_ROUTE_TYPES = set(range(8)) | {11, 12}
+
+
+def parse_time(value: str) -> int | None:
+    """``H:MM:SS`` (hours may pass 24) as seconds; None when the text is not a GTFS time."""
+    parts = value.split(":")
+    if len(parts) == 3 and len(parts[1]) == 2 and len(parts[2]) == 2:
+        try:
+            h, m, s = int(parts[0]), int(parts[1]), int(parts[2])
+        except ValueError:
+            return None
+        if 0 <= h < 1000 and 0 <= m < 60 and 0 <= s < 60 and parts[0].strip() == parts[0]:
+            return h * 3600 + m * 60 + s
+        return None
+    match = _TIME.match(value)
+    if match is None:
+        return None
+    return int(match[1]) * 3600 + int(match[2]) * 60 + int(match[3])
+
+
+def parse_date(value: str) -> date | None:
+    """A GTFS ``YYYYMMDD`` date, or None."""
+    value = value.strip()
+    if len(value) != 8 or not value.isdigit():
+        return None
+    try:
+        return date(int(value[:4]), int(value[4:6]), int(value[6:]))
+    except ValueError:
+        return None
+
+
+class _Table:
+    """Field access by name on the rows of one file, with typed, reporting parsers."""
+
+    def __init__(self, csv_file: CsvFile, report: ValidationReport) -> None:
+        self.file = csv_file
+        self.report = report
+        self.index = {name: i for i, name in enumerate(csv_file.header) if name}
+        self.width = len(csv_file.header)
+        self.line = 0
+        self.row: list[str] = []
+
+    def __iter__(self) -> Iterator[_Table]:
+        width = self.width
+        filename = self.file.name
+        for line, row in self.file.rows:
+            if len(row) != width:
+                code = "extra_row_cells" if len(row) > width else "missing_row_cells"
+                self.report.warning(code, f"Line {line} has {len(row)} cells; the header has "
+                                    f"{width}.", file=filename, line=line)
+                row = (row + [""] * width)[:width] if len(row) < width else row
+            self.line, self.row = line, row
+            yield self
+
+    def get(self, name: str) -> str:
+        """The stripped value of a field ('' when the column is absent)."""
+        i = self.index.get(name)
+        return self.row[i].strip() if i is not None else ""
+
+    def opt(self, name: str) -> str | None:
+        value = self.get(name)
+        return value or None
+
+    def problem(self, code: str, message: str, field: str | None = None, value: Any = None,
+                severity: str = "error") -> None:
+        self.report.add(code, severity, message, file=self.file.name,  # type: ignore[arg-type]
+                        line=self.line, field=field, value=value)
+
+    def required(self, name: str) -> str | None:
+        value = self.get(name)
+        if not value:
+            self.problem("missing_required_field", f"{name} is required; the record is dropped.",
+                         name)
+            return None
+        return value
+
+    def integer(self, name: str, *, default: int | None = None, low: int | None = None,
+                high: int | None = None, required: bool = False) -> tuple[bool, int | None]:
+        """(ok, value): ok is False when the record must be dropped."""
+        value = self.get(name)
+        if not value:
+            if required:
+                self.problem("missing_required_field", f"{name} is required; the record is "
+                             "dropped.", name)
+                return False, None
+            return True, default
+        try:
+            number = int(value)
+        except ValueError:
+            try:
+                as_float = float(value)
+            except ValueError:
+                as_float = None
+            if as_float is None or not as_float.is_integer():
+                self.problem("invalid_integer", f"{name} {value!r} is not an integer.", name,
+                             value)
+                return (not required), default
+            number = int(as_float)
+        if (low is not None and number < low) or (high is not None and number > high):
+            self.problem("out_of_range", f"{name} {number} is outside {low}..{high}.", name,
+                         value)
+            return (not required), default
+        return True, number
+
+    def real(self, name: str, low: float, high: float, *, required: bool = False
+             ) -> tuple[bool, float | None]:
+        value = self.get(name)
+        if not value:
+            if required:
+                self.problem("missing_required_field", f"{name} is required; the record is "
+                             "dropped.", name)
+                return False, None
+            return True, None
+        try:
+            number = float(value)
+        except ValueError:
+            self.problem("invalid_float", f"{name} {value!r} is not a number.", name, value)
+            return (not required), None
+        if not low <= number <= high or number != number:
+            self.problem("coordinate_out_of_range" if name.endswith(("_lat", "_lon"))
+                         else "out_of_range", f"{name} {number} is outside {low}..{high}.",
+                         name, value)
+            return (not required), None
+        return True, number
+
+    def date(self, name: str, *, required: bool = True) -> tuple[bool, date | None]:
+        value = self.get(name)
+        if not value:
+            if required:
+                self.problem("missing_required_field", f"{name} is required; the record is "
+                             "dropped.", name)
+            return (not required), None
+        parsed = parse_date(value)
+        if parsed is None:
+            self.problem("invalid_date", f"{name} {value!r} is not a YYYYMMDD date.", name,
+                         value)
+            return False, None
+        return True, parsed
+
+
+class GtfsAdapter:
+    """GTFS Schedule zip (or folder) → transit records and a validation report."""
+
+    info = AdapterInfo(format="gtfs", kind="transit", realtime=False,
+                       title="GTFS Schedule (static timetables)",
+                       media_types=("application/zip",))
+
+    def parse(self, payload: bytes, config: Mapping[str, Any]) -> ImportResult:
+        """Check the zip, parse the small tables now and stream stop_times and shapes."""
+        archive = GtfsArchive(payload)
+        report = ValidationReport()
+        feed = _FeedParse(archive, report)
+        records = feed.run()
+        return ImportResult(records=records, report=report, meta=feed.meta)
+
+
+class _FeedParse:
+    """The state of one feed's parse: the ids seen so far, for the reference checks."""
+
+    def __init__(self, archive: GtfsArchive, report: ValidationReport) -> None:
+        self.archive = archive
+        self.report = report
+        self.meta: dict[str, Any] = {"realtime": False}
+        self.stop_ids: set[str] = set()
+        self.trip_service: dict[str, str] = {}
+        self.used_stops: set[str] = set()
+        self.platform_ids: set[str] = set()
+
+    # -- driver ---------------------------------------------------------------------------------
+
+    def run(self) -> dict[str, Any]:
+        report = self.report
+        if not self.archive.members:
+            from providers.base import FeedFormatError
+
+            raise FeedFormatError("The zip holds no GTFS .txt files.", code="no_gtfs_files")
+        for name in sorted(set(self.archive.members) - KNOWN_FILES):
+            report.warning("unknown_file", f"{name}.txt is not a GTFS file; it is ignored.",
+                           file=f"{name}.txt")
+        for name in self.archive.other_members:
+            report.warning("unknown_file", f"{name} is not a GTFS .txt file; it is ignored.",
+                           file=name)
+        for name in REQUIRED_FILES:
+            if not self.archive.has(name):
+                report.add("missing_required_file", "error", f"{name}.txt is required but the "
+                           "feed has no such file.", file=f"{name}.txt", fatal=True)
+        if not self.archive.has("calendar") and not self.archive.has("calendar_dates"):
+            report.add("missing_calendar", "error", "The feed has neither calendar.txt nor "
+                       "calendar_dates.txt, so no trip ever runs.", file="calendar.txt",
+                       fatal=True)
+        if report.rejected:
+            return {}
+        records: dict[str, Any] = {}
+        records["agency"] = self._eager("agency", self._agency)
+        records["stops"] = self._eager("stops", self._stops)
+        records["routes"] = self._eager("routes", self._routes)
+        records["calendar"] = self._eager("calendar", self._calendar)
+        records["calendar_dates"] = self._eager("calendar_dates", self._calendar_dates)
+        self.services = {r[0] for r in records["calendar"]} | {
+            r[0] for r in records["calendar_dates"]}
+        self.frequency_rows = self._eager("frequencies", self._frequencies_raw)
+        records["trips"] = self._eager("trips", self._trips)
+        records["frequencies"] = [r for r in self.frequency_rows if r[0] in self.trip_service]
+        records["transfers"] = self._eager("transfers", self._transfers)
+        records["feed_info"] = self._eager("feed_info", self._feed_info)[:1]
+        for name in ("agency", "stops", "routes", "trips"):
+            if self.archive.has(name) and not records[name]:
+                report.add("no_valid_records", "error", f"{name}.txt has no valid record.",
+                           file=f"{name}.txt", fatal=True)
+        if not records["calendar"] and not records["calendar_dates"]:
+            report.add("no_valid_records", "error", "Neither calendar.txt nor "
+                       "calendar_dates.txt has a valid record.", file="calendar.txt", fatal=True)
+        self.meta["service_range"] = _service_range(records["calendar"],
+                                                    records["calendar_dates"])
+        self.meta["timezone"] = records["agency"][0][3] if records["agency"] else None
+        if report.rejected:
+            return records
+        records["stop_times"] = self._streamed("stop_times", self._stop_times)
+        records["shapes"] = self._streamed("shapes", self._shapes)
+        return records
+
+    def _open(self, name: str) -> _Table | None:
+        if not self.archive.has(name):
+            return None
+        csv_file = self.archive.open_table(name, self.report)
+        if csv_file is None:
+            if name in CORE_FILES:
+                self.report.add("unreadable_file", "error", f"{name}.txt cannot be read.",
+                                file=f"{name}.txt", fatal=True)
+            return None
+        table = _Table(csv_file, self.report)
+        missing = [f for f in REQUIRED_FIELDS.get(name, ()) if f not in table.index]
+        for field in missing:
+            self.report.add("missing_required_column", "error",
+                            f"{name}.txt has no {field} column.", file=f"{name}.txt",
+                            field=field, fatal=name in CORE_FILES)
+        if missing and name not in CORE_FILES:
+            return None
+        known = KNOWN_FIELDS.get(name)
+        if known is not None:
+            for field in table.index:
+                if field not in known:
+                    self.report.warning("unknown_column", f"{name}.txt has an unknown column "
+                                        f"{field!r}; it is ignored.", file=f"{name}.txt",
+                                        field=field)
+        return None if missing else table
+
+    def _eager(self, name: str, parse: Callable[[_Table], Iterator[tuple]]) -> list[tuple]:
+        table = self._open(name)
+        return [] if table is None else list(parse(table))
+
+    def _streamed(self, name: str, parse: Callable[[_Table], Iterator[tuple]]
+                  ) -> Iterator[tuple]:
+        table = self._open(name)
+        return iter(()) if table is None else parse(table)
+
+    # -- small tables ---------------------------------------------------------------------------
+
+    def _agency(self, t: _Table) -> Iterator[tuple]:
+        seen: set[str] = set()
+        timezones: set[str] = set()
+        for _ in t:
+            name, url, tz = (t.required("agency_name"), t.required("agency_url"),
+                             t.required("agency_timezone"))
+            if not (name and url and tz):
+                continue
+            try:
+                ZoneInfo(tz)
+            except (ZoneInfoNotFoundError, ValueError):
+                t.problem("invalid_timezone", f"agency_timezone {tz!r} is not an IANA time "
+                          "zone.", "agency_timezone", tz)
+                continue
+            agency_id = t.get("agency_id")
+            if agency_id in seen:
+                t.problem("duplicate_key", f"agency_id {agency_id!r} is defined twice.",
+                          "agency_id", agency_id)
+                continue
+            seen.add(agency_id)
+            timezones.add(tz)
+            yield agency_id, name, url, tz, t.opt("agency_lang"), t.opt("agency_phone")
+        if len(seen) > 1 and "" in seen:
+            self.report.error("missing_agency_id", "agency_id is required when the feed has "
+                              "several agencies.", file="agency.txt", field="agency_id")
+        if len(timezones) > 1:
+            self.report.warning("inconsistent_timezone", "Agencies of one feed must share one "
+                                "agency_timezone.", file="agency.txt", field="agency_timezone")
+        self.agency_ids = seen
+
+    def _stops(self, t: _Table) -> Iterator[tuple]:
+        rows = []
+        for _ in t:
+            stop_id = t.required("stop_id")
+            if stop_id is None:
+                continue
+            if stop_id in self.stop_ids:
+                t.problem("duplicate_key", f"stop_id {stop_id!r} is defined twice; the second "
+                          "is dropped.", "stop_id", stop_id)
+                continue
+            _, location_type = t.integer("location_type", default=0, low=0, high=4)
+            # stop_lat/stop_lon are required for stops, stations and entrances (types 0-2).
+            needs_position = (location_type or 0) <= 2
+            ok_lat, lat = t.real("stop_lat", -90, 90, required=needs_position)
+            ok_lon, lon = t.real("stop_lon", -180, 180, required=needs_position)
+            if not (ok_lat and ok_lon):
+                continue
+            if lat == 0 and lon == 0:
+                t.problem("suspicious_coordinates", "The stop is at 0,0.", "stop_lat",
+                          severity="warning")
+            if needs_position and not t.get("stop_name"):
+                t.problem("missing_stop_name", "stop_name is required for stops, stations and "
+                          "entrances.", "stop_name", severity="warning")
+            _, wheelchair = t.integer("wheelchair_boarding", low=0, high=2)
+            self.stop_ids.add(stop_id)
+            if not location_type:
+                self.platform_ids.add(stop_id)
+            rows.append((stop_id, t.opt("stop_code"), t.opt("stop_name"), t.opt("stop_desc"),
+                         lat, lon, t.opt("zone_id"), location_type or 0,
+                         t.opt("parent_station"), t.opt("stop_timezone"), wheelchair,
+                         t.opt("platform_code"), t.line))
+        _warn_stops_too_close(rows, self.report)
+        for row in rows:
+            parent = row[8]
+            if parent is not None and parent not in self.stop_ids:
+                self.report.warning("undefined_parent_station", f"parent_station {parent!r} of "
+                                    f"stop {row[0]!r} is not defined; the link is dropped.",
+                                    file="stops.txt", line=row[12], field="parent_station",
+                                    value=parent)
+                row = (*row[:8], None, *row[9:])
+            yield row[:12]
+
+    def _routes(self, t: _Table) -> Iterator[tuple]:
+        self.route_ids: set[str] = set()
+        agencies = getattr(self, "agency_ids", set())
+        names: set[tuple[str | None, str | None]] = set()
+        for _ in t:
+            route_id = t.required("route_id")
+            ok, route_type = t.integer("route_type", required=True, low=0, high=1799)
+            if route_id is None or not ok:
+                continue
+            if route_type not in _BASIC_ROUTE_TYPES and route_type < 100:
+                t.problem("invalid_route_type", f"route_type {route_type} is not defined.",
+                          "route_type", route_type)
+                continue
+            if route_id in self.route_ids:
+                t.problem("duplicate_key", f"route_id {route_id!r} is defined twice.",
+                          "route_id", route_id)
+                continue
+            agency_id = t.get("agency_id")
+            if agency_id and agency_id not in agencies:
+                t.problem("undefined_agency", f"agency_id {agency_id!r} is not in agency.txt; "
+                          "the route is dropped.", "agency_id", agency_id)
+                continue
+            if not agency_id and len(agencies) > 1:
+                t.problem("missing_required_field", "agency_id is required when the feed has "
+                          "several agencies.", "agency_id")
+                continue
+            short, long_ = t.opt("route_short_name"), t.opt("route_long_name")
+            if not short and not long_:
+                t.problem("missing_route_name", "A route needs route_short_name or "
+                          "route_long_name.", "route_short_name", severity="warning")
+            colors = []
+            for name in ("route_color", "route_text_color"):
+                value = t.get(name)
+                if value and not _COLOR.match(value):
+                    t.problem("invalid_color", f"{name} {value!r} is not a hex colour.", name,
+                              value, severity="warning")
+                    value = ""
+                colors.append(value.upper() or None)
+            _, sort_order = t.integer("route_sort_order", low=0)
+            if short and long_ and short == long_:
+                t.problem("route_short_name_equals_long_name", "route_short_name and "
+                          "route_long_name are the same.", "route_long_name", long_,
+                          severity="warning")
+            if (short, long_) in names:
+                t.problem("duplicate_route_name", f"Another route is also named "
+                          f"{short or ''} {long_ or ''}.", "route_long_name", long_,
+                          severity="warning")
+            names.add((short, long_))
+            self.route_ids.add(route_id)
+            yield (route_id, agency_id or (next(iter(agencies)) if agencies else ""), short,
+                   long_, t.opt("route_desc"), route_type, t.opt("route_url"), colors[0],
+                   colors[1], sort_order)
+
+    def _calendar(self, t: _Table) -> Iterator[tuple]:
+        seen: set[str] = set()
+        for _ in t:
+            service_id = t.required("service_id")
+            if service_id is None:
+                continue
+            days = []
+            for day in WEEKDAYS:
+                value = t.get(day)
+                if value not in ("0", "1"):
+                    t.problem("invalid_weekday", f"{day} must be 0 or 1, not {value!r}.", day,
+                              value)
+                    break
+                days.append(value == "1")
+            if len(days) != 7:
+                continue
+            ok_start, start = t.date("start_date")
+            ok_end, end = t.date("end_date")
+            if not (ok_start and ok_end) or start is None or end is None:
+                continue
+            if end < start:
+                t.problem("invalid_date_range", "end_date is before start_date.", "end_date")
+                continue
+            if service_id in seen:
+                t.problem("duplicate_key", f"service_id {service_id!r} is defined twice in "
+                          "calendar.txt.", "service_id", service_id)
+                continue
+            seen.add(service_id)
+            yield (service_id, *days, start, end)
+
+    def _calendar_dates(self, t: _Table) -> Iterator[tuple]:
+        seen: set[tuple[str, date]] = set()
+        for _ in t:
+            service_id = t.required("service_id")
+            ok_date, day = t.date("date")
+            ok_type, exception = t.integer("exception_type", required=True, low=1, high=2)
+            if service_id is None or not ok_date or day is None or not ok_type:
+                continue
+            if (service_id, day) in seen:
+                t.problem("duplicate_key", f"service {service_id!r} has two exceptions on "
+                          f"{day.isoformat()}.", "date", t.get("date"))
+                continue
+            seen.add((service_id, day))
+            yield service_id, day, exception
+
+    def _frequencies_raw(self, t: _Table) -> Iterator[tuple]:
+        seen: set[tuple[str, int]] = set()
+        for _ in t:
+            trip_id = t.required("trip_id")
+            start, end = parse_time(t.get("start_time")), parse_time(t.get("end_time"))
+            ok, headway = t.integer("headway_secs", required=True, low=1)
+            if trip_id is None or not ok or headway is None:
+                continue
+            if start is None or end is None:
+                t.problem("invalid_time", "start_time and end_time must be H:MM:SS times.",
+                          "start_time", t.get("start_time"))
+                continue
+            if end <= start:
+                t.problem("invalid_time_range", "end_time is not after start_time.",
+                          "end_time", t.get("end_time"))
+                continue
+            if (trip_id, start) in seen:
+                t.problem("duplicate_key", f"trip {trip_id!r} has two frequencies starting at "
+                          f"{t.get('start_time')}.", "start_time")
+                continue
+            seen.add((trip_id, start))
+            _, exact = t.integer("exact_times", default=0, low=0, high=1)
+            yield trip_id, start, end, headway, exact or 0
+
+    def _trips(self, t: _Table) -> Iterator[tuple]:
+        frequency_trips = {r[0] for r in self.frequency_rows}
+        routes = getattr(self, "route_ids", set())
+        for _ in t:
+            trip_id, route_id, service_id = (t.required("trip_id"), t.required("route_id"),
+                                             t.required("service_id"))
+            if not (trip_id and route_id and service_id):
+                continue
+            if trip_id in self.trip_service:
+                t.problem("duplicate_key", f"trip_id {trip_id!r} is defined twice.", "trip_id",
+                          trip_id)
+                continue
+            if route_id not in routes:
+                t.problem("undefined_route", f"route_id {route_id!r} is not in routes.txt; the "
+                          "trip is dropped.", "route_id", route_id)
+                continue
+            if service_id not in self.services:
+                t.problem("undefined_service", f"service_id {service_id!r} is in neither "
+                          "calendar.txt nor calendar_dates.txt; the trip is dropped.",
+                          "service_id", service_id)
+                continue
+            _, direction = t.integer("direction_id", low=0, high=1)
+            _, wheelchair = t.integer("wheelchair_accessible", low=0, high=2)
+            _, bikes = t.integer("bikes_allowed", low=0, high=2)
+            self.trip_service[trip_id] = service_id
+            yield (trip_id, route_id, service_id, t.opt("trip_headsign"),
+                   t.opt("trip_short_name"), direction, t.opt("block_id"), t.opt("shape_id"),
+                   wheelchair, bikes, trip_id in frequency_trips)
+        for trip_id in sorted(frequency_trips - set(self.trip_service)):
+            self.report.error("undefined_trip", f"frequencies.txt names trip {trip_id!r}, "
+                              "which is not in trips.txt.", file="frequencies.txt",
+                              field="trip_id", value=trip_id)
+
+    def _transfers(self, t: _Table) -> Iterator[tuple]:
+        for _ in t:
+            from_stop, to_stop = t.required("from_stop_id"), t.required("to_stop_id")
+            if not (from_stop and to_stop):
+                continue
+            missing = next((s for s in (from_stop, to_stop) if s not in self.stop_ids), None)
+            if missing is not None:
+                t.problem("undefined_stop", f"stop_id {missing!r} is not in stops.txt; the "
+                          "transfer is dropped.", "from_stop_id", missing)
+                continue
+            _, kind = t.integer("transfer_type", default=0, low=0, high=5)
+            _, min_time = t.integer("min_transfer_time", low=0)
+            yield from_stop, to_stop, kind or 0, min_time
+
+    def _feed_info(self, t: _Table) -> Iterator[tuple]:
+        for _ in t:
+            _, start = t.date("feed_start_date", required=False)
+            _, end = t.date("feed_end_date", required=False)
+            yield (t.opt("feed_publisher_name"), t.opt("feed_publisher_url"),
+                   t.opt("feed_lang"), start, end, t.opt("feed_version"))
+
+    # -- streamed tables ------------------------------------------------------------------------
+
+    def _stop_times(self, t: _Table) -> Iterator[tuple]:
+        report = self.report
+        trips, stops, used_stops = self.trip_service, self.stop_ids, self.used_stops
+        seen_pairs: set[tuple[str, int]] = set()
+        trips_with_times: set[str] = set()
+        idx = t.index
+        i_trip, i_stop, i_seq = idx["trip_id"], idx["stop_id"], idx["stop_sequence"]
+        i_arr, i_dep = idx.get("arrival_time"), idx.get("departure_time")
+        i_head, i_pick, i_drop = (idx.get("stop_headsign"), idx.get("pickup_type"),
+                                  idx.get("drop_off_type"))
+        i_dist, i_tp = idx.get("shape_dist_traveled"), idx.get("timepoint")
+        current: str | None = None
+        # Per trip: (sequence, has a time) of its first and last stop, checked at the trip's end.
+        first: tuple[int, bool] = (0, True)
+        last: tuple[int, bool] = (0, True)
+
+        def close_trip() -> None:
+            if current is not None and not (first[1] and last[1]):
+                report.error("missing_endpoint_time", f"Trip {current!r} has no time at its "
+                             "first or last stop.", file="stop_times.txt", field="arrival_time",
+                             value=current)
+
+        for _ in t:
+            row = t.row
+            trip_id = row[i_trip].strip()
+            stop_id = row[i_stop].strip()
+            if trip_id not in trips:
+                t.problem("undefined_trip" if trip_id else "missing_required_field",
+                          f"trip_id {trip_id!r} is not in trips.txt; the stop time is dropped.",
+                          "trip_id", trip_id)
+                continue
+            if stop_id not in stops:
+                t.problem("undefined_stop" if stop_id else "missing_required_field",
+                          f"stop_id {stop_id!r} is not in stops.txt; the stop time is dropped.",
+                          "stop_id", stop_id)
+                continue
+            try:
+                sequence = int(row[i_seq])
+            except ValueError:
+                t.problem("invalid_integer", f"stop_sequence {row[i_seq]!r} is not an integer.",
+                          "stop_sequence", row[i_seq])
+                continue
+            if sequence < 0:
+                t.problem("negative_stop_sequence", f"stop_sequence {sequence} is negative.",
+                          "stop_sequence", sequence)
+                continue
+            pair = (trip_id, sequence)
+            if pair in seen_pairs:
+                t.problem("duplicate_stop_sequence", f"Trip {trip_id!r} has stop_sequence "
+                          f"{sequence} twice; the second is dropped.", "stop_sequence", sequence)
+                continue
+            seen_pairs.add(pair)
+            arr_text = row[i_arr].strip() if i_arr is not None else ""
+            dep_text = row[i_dep].strip() if i_dep is not None else ""
+            arrival = parse_time(arr_text) if arr_text else None
+            departure = parse_time(dep_text) if dep_text else None
+            if (arr_text and arrival is None) or (dep_text and departure is None):
+                bad = arr_text if arr_text and arrival is None else dep_text
+                t.problem("invalid_time", f"{bad!r} is not an H:MM:SS time.", "arrival_time"
+                          if bad == arr_text else "departure_time", bad)
+                continue
+            # GTFS: both times are required together; a feed giving one means both.
+            if arrival is None and departure is not None:
+                t.problem("missing_arrival_time", "arrival_time is empty; departure_time is "
+                          "used.", "arrival_time", severity="warning")
+                arrival = departure
+            elif departure is None and arrival is not None:
+                t.problem("missing_departure_time", "departure_time is empty; arrival_time is "
+                          "used.", "departure_time", severity="warning")
+                departure = arrival
+            if arrival is not None and departure is not None and departure < arrival:
+                t.problem("departure_before_arrival", "departure_time is before arrival_time.",
+                          "departure_time", dep_text)
+                continue
+            has_time = departure is not None
+            if trip_id != current:
+                close_trip()
+                current = trip_id
+                first = last = (sequence, has_time)
+            else:
+                if sequence < first[0]:
+                    first = (sequence, has_time)
+                if sequence > last[0]:
+                    last = (sequence, has_time)
+            used_stops.add(stop_id)
+            trips_with_times.add(trip_id)
+            yield (trip_id, sequence, stop_id, arrival, departure,
+                   (row[i_head].strip() or None) if i_head is not None else None,
+                   _small_int(row, i_pick), _small_int(row, i_drop),
+                   _float(row, i_dist), _small_int(row, i_tp))
+        close_trip()
+        unused_trips = len(trips) - len(trips_with_times)
+        if unused_trips:
+            example = next(iter(sorted(set(trips) - trips_with_times)))
+            report.warning("trip_without_stop_times", f"{unused_trips} trip(s) have no stop "
+                           f"times, e.g. {example!r}.", file="trips.txt", value=example)
+        for stop_id in sorted(self.platform_ids - used_stops)[:50]:
+            report.warning("unused_stop", f"Stop {stop_id!r} is served by no trip.",
+                           file="stops.txt", field="stop_id", value=stop_id)
+
+    def _shapes(self, t: _Table) -> Iterator[tuple]:
+        seen: set[tuple[str, int]] = set()
+        for _ in t:
+            shape_id = t.required("shape_id")
+            ok_seq, sequence = t.integer("shape_pt_sequence", required=True, low=0)
+            ok_lat, lat = t.real("shape_pt_lat", -90, 90, required=True)
+            ok_lon, lon = t.real("shape_pt_lon", -180, 180, required=True)
+            if not (shape_id and ok_seq and ok_lat and ok_lon) or sequence is None:
+                continue
+            if (shape_id, sequence) in seen:
+                t.problem("duplicate_key", f"Shape {shape_id!r} has point {sequence} twice.",
+                          "shape_pt_sequence", sequence)
+                continue
+            seen.add((shape_id, sequence))
+            _, dist = t.real("shape_dist_traveled", 0, float("inf"))
+            yield shape_id, sequence, lat, lon, dist
+
+
+def _warn_stops_too_close(rows: list[tuple], report: ValidationReport) -> None:
+    """Two separate stops (no parent station) within 2 m are almost always one stop twice."""
+    buckets: dict[tuple[int, int], list[tuple]] = {}
+    for row in rows:
+        if row[7] != 0 or row[8] is not None or row[4] is None or row[5] is None:
+            continue
+        key = (int(row[4] * 10000), int(row[5] * 10000))
+        for d_lat in (-1, 0, 1):
+            for d_lon in (-1, 0, 1):
+                for other in buckets.get((key[0] + d_lat, key[1] + d_lon), ()):
+                    # Equirectangular distance: exact enough at 2 m.
+                    dy = (row[4] - other[4]) * 111_195.0
+                    dx = (row[5] - other[5]) * 111_195.0 * math.cos(math.radians(row[4]))
+                    if dx * dx + dy * dy < 4.0:
+                        report.warning("stops_too_close", f"Stops {other[0]!r} and {row[0]!r} "
+                                       "are less than 2 m apart.", file="stops.txt",
+                                       line=row[12], field="stop_id", value=row[0])
+        buckets.setdefault(key, []).append(row)
+
+
+def _small_int(row: list[str], i: int | None) -> int | None:
+    if i is None:
+        return None
+    value = row[i].strip()
+    return int(value) if value.isdigit() else None
+
+
+def _float(row: list[str], i: int | None) -> float | None:
+    if i is None:
+        return None
+    value = row[i].strip()
+    if not value:
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        return None
+
+
+def _service_range(calendar: list[tuple], calendar_dates: list[tuple]
+                   ) -> tuple[date, date] | None:
+    """First and last day any service runs (calendar ranges and added dates)."""
+    days = [r[8] for r in calendar] + [r[9] for r in calendar]
+    days += [r[1] for r in calendar_dates if r[2] == 1]
+    return (min(days), max(days)) if days else None
