@@ -130,8 +130,11 @@ def parse_float(value: Any) -> float | None:
     if isinstance(value, int | float):
         return float(value) if math.isfinite(value) else None
     text = str(value).strip().replace("\u00a0", "")
-    if not text:
+    # Units and words around the number: "2,00 m", "ca. 120"
+    match = re.search(r"-?\d[\d.,]*", text)
+    if match is None:
         return None
+    text = match.group(0).rstrip(".,")
     if "," in text and "." in text:
         # German thousands separators: 1.234,5
         text = text.replace(".", "").replace(",", ".")
@@ -198,7 +201,7 @@ def normalise_status(value: Any) -> str:
     text = str(value).strip().lower()
     if text in STATUSES:
         return text
-    if text in {"spacesavailable", "almostfull", "offen", "geöffnet", "ok", "many", "few",
+    if text in {"spacesavailable", "almostfull", "offen", "geöffnet", "ok", "many", "few", "frei",
                 "1", "active", "opened"}:
         return "open"
     if text in {"geschlossen", "closed", "0", "inactive", "closedabnormal", "shut"}:

@@ -1,0 +1,1 @@
+"""Generic GeoJSON (and plain JSON lists) of parking, read through a declarative field mapping."""
