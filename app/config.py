@@ -41,6 +41,18 @@ class Settings:
     # to <instance>/mail/ and logs them, so portal mail flows work with no mail server.
     SMTP_URL: str = ""
     MAIL_FROM: str = "MobiHub <no-reply@localhost>"
+    # Gateway (docs/gateway.md): credential resolvers by import path, identity cache TTL (also the
+    # longest a revoked key keeps working on a worker), and what to do while Redis is down.
+    GATEWAY_ENABLED: bool = True
+    GATEWAY_API_KEY_RESOLVER: str = "app.accounts.resolver:resolve_api_key"
+    GATEWAY_BEARER_RESOLVER: str = "app.oauth.services:resolve_bearer_token"
+    GATEWAY_IDENTITY_TTL_SECONDS: float = 1.0
+    GATEWAY_REDIS_DOWN: str = "serve"  # serve (count in process, reconcile later) | refuse (503)
+    GATEWAY_REPORT_INTERVAL_SECONDS: float = 0.5
+    # Metering flush into the SQL ledger: in each web worker (auto: only on the embedded store,
+    # where cron cannot reach the in-process Redis) and/or ``mobihub usage flush`` from cron.
+    USAGE_FLUSH_IN_WORKER: str = "auto"  # auto | on | off
+    USAGE_FLUSH_INTERVAL_SECONDS: float = 60.0
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod

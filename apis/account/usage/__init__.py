@@ -1,0 +1,1 @@
+"""Metered usage of the caller's organisation and apps."""

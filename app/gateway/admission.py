@@ -1,0 +1,157 @@
+"""Admission: rate limit, monthly quota and usage bucket in ONE Redis round trip.
+
+The Lua script runs atomically on the Redis server, so limits are exact across workers and
+hosts; it reads the clock with ``TIME`` on the server (one clock for every host). All its keys
+carry the app's hash tag, so on Redis Cluster it touches one slot.
+
+Rate limiting is GCRA (the generic cell rate algorithm, ITU-T I.371; as in Brandur Leach's
+"Rate limiting, cells and GCRA"): one key per app and product holding the theoretical arrival
+time (TAT). With emission interval T = 1/rate and tolerance tau = burst * T, a call is admitted
+when ``max(TAT, now) + T - now <= tau``. So at most ``burst + rate * t`` calls are admitted in
+any interval of length t, on any number of workers.
+"""
+
+from __future__ import annotations
+
+import calendar
+import math
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import redis
+
+from app.gateway import keys
+from app.gateway.identity import PlanLimits
+
+OK, RATE_LIMITED, QUOTA_EXCEEDED, FORCED_REJECT = 0, 1, 2, 3
+
+# KEYS: rate (TAT), quota (month), bucket (minute hash)
+# ARGV: mode ("admit"|"reject"), emission interval µs, burst, quota (-1: none), product,
+#       quota key TTL s, organisation id, status class of a rejection
+ADMISSION_LUA = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local mode = ARGV[1]
+local interval = tonumber(ARGV[2])
+local burst = tonumber(ARGV[3])
+local quota = tonumber(ARGV[4])
+local product = ARGV[5]
+redis.call('HSETNX', KEYS[3], 'org', ARGV[7])
+local rejected = product .. '|' .. ARGV[8] .. '|r'
+if mode == 'reject' then
+  redis.call('HINCRBY', KEYS[3], rejected, 1)
+  return {0, 3, 0, 0, 0}
+end
+local tau = interval * burst
+local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
+if tat < now then tat = now end
+local new_tat = tat + interval
+local ahead = new_tat - now
+if ahead > tau then
+  redis.call('HINCRBY', KEYS[3], rejected, 1)
+  return {0, 1, 0, ahead - tau, tonumber(redis.call('GET', KEYS[2]) or '0')}
+end
+local used = 0
+if quota >= 0 then
+  used = tonumber(redis.call('GET', KEYS[2]) or '0')
+  if used >= quota then
+    redis.call('HINCRBY', KEYS[3], rejected, 1)
+    return {0, 2, math.floor((tau - ahead) / interval), 0, used}
+  end
+end
+redis.call('SET', KEYS[1], string.format('%.0f', new_tat), 'PX', math.ceil(ahead / 1000) + 1)
+used = redis.call('INCR', KEYS[2])
+if used == 1 then redis.call('EXPIRE', KEYS[2], tonumber(ARGV[6])) end
+redis.call('HINCRBY', KEYS[3], product .. '|unknown|a', 1)
+return {1, 0, math.floor((tau - ahead) / interval), ahead, used}
+"""
+
+# Apply a batch of deferred increments exactly once (the batch token is remembered a day).
+# KEYS[1]: token key; KEYS[2..]: target keys.
+# ARGV: organisation id, quota TTL, then triples (key index, field or "", delta).
+APPLY_LUA = """
+if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', 86400) then return 0 end
+local i = 3
+while i <= #ARGV do
+  local key = KEYS[tonumber(ARGV[i])]
+  local field = ARGV[i + 1]
+  local delta = tonumber(ARGV[i + 2])
+  if field == '' then
+    redis.call('INCRBY', key, delta)
+    if redis.call('TTL', key) == -1 then redis.call('EXPIRE', key, tonumber(ARGV[2])) end
+  else
+    redis.call('HSETNX', key, 'org', ARGV[1])
+    redis.call('HINCRBY', key, field, delta)
+  end
+  i = i + 3
+end
+return 1
+"""
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The outcome of one admission."""
+
+    allowed: bool
+    reason: int  # OK, RATE_LIMITED, QUOTA_EXCEEDED, FORCED_REJECT
+    remaining: int  # calls admissible right now (rate)
+    reset_seconds: int  # rate: until the burst is whole again (admitted) or the next call fits
+    quota_used: int
+    minute: int  # the usage bucket the call went into
+    month: str
+
+    @property
+    def retry_after(self) -> int:
+        """Seconds a rejected caller should wait (RFC 9110 §10.2.3 Retry-After)."""
+        if self.reason == QUOTA_EXCEEDED:
+            return seconds_to_month_end(self.month)
+        return max(1, self.reset_seconds)
+
+
+def month_of(epoch: float) -> str:
+    """``YYYYMM`` of a Unix time, UTC: the quota period."""
+    return time.strftime("%Y%m", time.gmtime(epoch))
+
+
+def seconds_to_month_end(month: str, now: float | None = None) -> int:
+    """Seconds until the first instant of the next UTC month."""
+    year, number = int(month[:4]), int(month[4:])
+    days = calendar.monthrange(year, number)[1]
+    end = datetime(year, number, days, tzinfo=UTC).timestamp() + 86400
+    return max(1, math.ceil(end - (time.time() if now is None else now)))
+
+
+def emission_interval_us(plan: PlanLimits) -> int:
+    """GCRA emission interval T = 1 / rate, in microseconds."""
+    return max(1, round(1_000_000 / max(plan.requests_per_second, 1)))
+
+
+QUOTA_TTL_SECONDS = 40 * 86400  # a month and a margin; the ledger keeps the history
+
+
+class Admission:
+    """Runs the admission script (loaded once per connection pool, then EVALSHA)."""
+
+    def __init__(self, client: redis.Redis) -> None:
+        self.client = client
+        self.admit_script = client.register_script(ADMISSION_LUA)
+        self.apply_script = client.register_script(APPLY_LUA)
+
+    def admit(self, app_id: int, organisation_id: int, product: str, plan: PlanLimits | None,
+              *, reject: bool = False, now: float | None = None) -> Decision:
+        """Admit (or, with ``reject``, only count the rejection of) one call: one round trip."""
+        now = time.time() if now is None else now
+        minute, month = int(now // 60), month_of(now)
+        quota = -1 if plan is None or plan.monthly_quota is None else plan.monthly_quota
+        result = self.admit_script(
+            keys=[keys.rate_key(app_id, product), keys.quota_key(app_id, product, month),
+                  keys.bucket_key(app_id, minute)],
+            args=["reject" if reject else "admit",
+                  emission_interval_us(plan) if plan else 1, plan.burst if plan else 1,
+                  quota, product, QUOTA_TTL_SECONDS, organisation_id, "4xx"],
+        )
+        allowed, reason, remaining, micros, used = (int(v) for v in result)
+        return Decision(bool(allowed), reason, remaining, math.ceil(micros / 1_000_000), used,
+                        minute, month)

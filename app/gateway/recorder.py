@@ -1,0 +1,120 @@
+"""Counts the gateway defers off the hot path, applied to Redis exactly once.
+
+Two kinds of increments wait here, per worker process:
+
+* the status class of admitted calls. The admission script counts a call as ``unknown``
+  before the view runs; after the response, the call is moved to its class (``2xx`` …) by a
+  pair of increments (-1 unknown, +1 class). A background thread sends them every
+  ``GATEWAY_REPORT_INTERVAL_SECONDS`` in one pipeline, so the request path keeps exactly one
+  Redis round trip. If a worker dies before reporting, its calls stay counted, as ``unknown``.
+* everything counted while Redis was unreachable (``GATEWAY_REDIS_DOWN=serve``): admitted and
+  rejected calls and quota use, replayed into Redis when it returns.
+
+Each batch carries a random token that the apply script records atomically with the
+increments, so a batch retried after an ambiguous failure (a reply lost) applies once.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import threading
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+import redis
+
+from app.gateway import keys
+from app.gateway.admission import QUOTA_TTL_SECONDS, Admission
+
+log = logging.getLogger("mobihub.gateway")
+REDIS_ERRORS = (redis.ConnectionError, redis.TimeoutError)
+
+
+@dataclass
+class Batch:
+    """Increments of one app, sent together under one token."""
+
+    app_id: int
+    organisation_id: int
+    token: str
+    ops: dict[tuple[str, str], int] = field(default_factory=dict)
+
+
+class UsageRecorder:
+    """Holds deferred increments per app and sends them as idempotent batches."""
+
+    def __init__(self, admission: Admission) -> None:
+        self.admission = admission
+        self._lock = threading.Lock()
+        self._pending: dict[int, dict[tuple[str, str], int]] = defaultdict(
+            lambda: defaultdict(int))
+        self._orgs: dict[int, int] = {}
+        self._unsent: list[Batch] = []
+        self._send_lock = threading.Lock()
+
+    def add(self, app_id: int, organisation_id: int, key: str, hash_field: str,
+            delta: int) -> None:
+        """Defer one increment (``hash_field`` "" means a plain counter, e.g. the quota)."""
+        with self._lock:
+            self._pending[app_id][(key, hash_field)] += delta
+            self._orgs[app_id] = organisation_id
+
+    def note_status(self, app_id: int, organisation_id: int, product: str, minute: int,
+                    status: int) -> None:
+        """Move one admitted call from ``unknown`` to its status class."""
+        bucket = keys.bucket_key(app_id, minute)
+        with self._lock:
+            ops = self._pending[app_id]
+            ops[(bucket, keys.field(product, keys.UNKNOWN_CLASS, keys.ADMITTED))] -= 1
+            ops[(bucket, keys.field(product, keys.status_class(status), keys.ADMITTED))] += 1
+            self._orgs[app_id] = organisation_id
+
+    def discard(self) -> None:
+        """Forget everything held (a test starting on a flushed Redis)."""
+        with self._lock:
+            self._pending.clear()
+            self._unsent.clear()
+
+    def held(self) -> int:
+        """How many increments wait to be sent (pending and unsent batches)."""
+        with self._lock:
+            return sum(len(ops) for ops in self._pending.values()) + sum(
+                len(batch.ops) for batch in self._unsent)
+
+    def drain(self) -> bool:
+        """Send everything waiting; True when nothing is left (False: Redis unreachable)."""
+        with self._send_lock:
+            with self._lock:
+                for app_id, ops in self._pending.items():
+                    live = {k: v for k, v in ops.items() if v}
+                    if live:
+                        self._unsent.append(Batch(app_id, self._orgs[app_id],
+                                                  secrets.token_hex(12), live))
+                self._pending.clear()
+                batches = list(self._unsent)
+            if not batches:
+                return True
+            try:
+                self._send(batches)
+            except REDIS_ERRORS as exc:
+                log.warning("deferred usage not sent yet; kept for retry",
+                            extra={"error": type(exc).__name__, "batches": len(batches)})
+                return False
+            with self._lock:
+                sent = {id(b) for b in batches}
+                self._unsent = [b for b in self._unsent if id(b) not in sent]
+            return True
+
+    def _send(self, batches: list[Batch]) -> None:
+        pipe = self.admission.client.pipeline(transaction=False)
+        for batch in batches:
+            key_index: dict[str, int] = {}
+            args: list[int | str] = [batch.organisation_id, QUOTA_TTL_SECONDS]
+            for (key, hash_field), delta in batch.ops.items():
+                index = key_index.setdefault(key, len(key_index) + 2)
+                args.extend((index, hash_field, delta))
+            self.admission.apply_script(
+                keys=[keys.token_key(batch.app_id, batch.token), *key_index], args=args,
+                client=pipe)
+        pipe.execute()
