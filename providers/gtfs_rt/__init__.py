@@ -1,0 +1,1 @@
+"""GTFS-Realtime: TripUpdates, VehiclePositions and Alerts from protobuf."""

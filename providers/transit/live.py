@@ -1,0 +1,226 @@
+"""Real-time transit in the live store: write GTFS-Realtime entities, read them for the API.
+
+Per provider, one Redis hash per kind (``transit:rt:{provider}:trip_updates`` keyed by trip id,
+``…:vehicles`` keyed by vehicle) and one JSON string for alerts, each with an expiry, plus a
+meta hash with the feed timestamp. A FULL_DATASET message replaces its kinds atomically (one
+MULTI pipeline); DIFFERENTIAL ones merge. Trip updates are matched against the provider's
+active static version when written: delays are computed against the schedule, stop sequences
+filled in from stop ids, and unmatched trips and stops reported as warnings.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from providers.base import ImportResult
+from providers.models import Feed, Provider
+from providers.transit.models import TransitAgency, TransitStopTime, TransitTrip
+from providers.transit.schedule import service_day_origin, zone
+
+PROVIDERS_KEY = "transit:rt:providers"
+
+
+def key(provider: str, kind: str) -> str:
+    """The Redis key of one provider's real-time kind."""
+    return f"transit:rt:{provider}:{kind}"
+
+
+def static_version_of(session: Session, provider_id: int) -> int | None:
+    """The active GTFS version of the provider a real-time feed belongs to."""
+    return session.scalar(sa.select(Feed.active_version_id).where(
+        Feed.provider_id == provider_id, Feed.format == "gtfs"))
+
+
+def version_timezone(session: Session, feed_version_id: int) -> str:
+    """The agency time zone of a feed version (GTFS: all agencies of a feed share it)."""
+    return session.scalar(sa.select(TransitAgency.timezone).where(
+        TransitAgency.feed_version_id == feed_version_id).limit(1)) or "UTC"
+
+
+class TransitRealtimeWriter:
+    """Stores GTFS-RT entities in Redis after matching them to the static schedule."""
+
+    def write(self, session: Session, feed: Feed, version: Any, result: ImportResult,
+              context: Any) -> dict[str, int]:
+        """Match and store; return counts of entities stored and trips matched."""
+        live = context.live
+        if live is None:
+            raise ValueError("the real-time writer needs the live store")
+        provider = session.get(Provider, feed.provider_id)
+        assert provider is not None  # noqa: S101 - the feed's foreign key guarantees it
+        slug = provider.slug
+        report = result.report
+        meta = result.meta
+        static_version = static_version_of(session, provider.id)
+        if static_version is None:
+            report.warning("no_static_feed", f"{slug} has no active GTFS feed; real-time "
+                           "entities cannot be matched to a schedule.")
+        trip_updates = list(result.records.get("trip_updates", ()))
+        vehicles = list(result.records.get("vehicles", ()))
+        alerts = list(result.records.get("alerts", ()))
+        matched, unmatched = _match_trip_updates(session, static_version, trip_updates, report,
+                                                 meta.get("timestamp"))
+        _check_vehicles(session, static_version, vehicles, report)
+
+        ttl = int(meta.get("ttl_seconds") or 900)
+        full = meta.get("incrementality") != "DIFFERENTIAL"
+        kinds = set(meta.get("kinds") or ())
+        pipe = live.pipeline(transaction=True)
+        if "trip_updates" in kinds or trip_updates:
+            _replace_hash(pipe, key(slug, "trip_updates"), {
+                tu["trip"]["trip_id"] or tu["entity_id"]: tu for tu in trip_updates}, ttl, full)
+        if "vehicles" in kinds or vehicles:
+            _replace_hash(pipe, key(slug, "vehicles"), {
+                v["vehicle_id"] or v["entity_id"]: v for v in vehicles}, ttl, full)
+        if "alerts" in kinds or alerts:
+            pipe.set(key(slug, "alerts"), json.dumps(alerts), ex=ttl)
+        received = context.now.timestamp()
+        pipe.hset(key(slug, "meta"), mapping={
+            "timestamp": meta.get("timestamp") or 0, "received_at": received,
+            "static_version": static_version or 0})
+        pipe.expire(key(slug, "meta"), ttl)
+        pipe.sadd(PROVIDERS_KEY, slug)
+        pipe.execute()
+        return {"trip_updates": len(trip_updates), "vehicles": len(vehicles),
+                "alerts": len(alerts), "matched_trips": matched, "unmatched_trips": unmatched}
+
+
+def _replace_hash(pipe: Any, name: str, items: dict[str, dict[str, Any]], ttl: int,
+                  full: bool) -> None:
+    if full:
+        pipe.delete(name)
+    if items:
+        pipe.hset(name, mapping={k: json.dumps(v) for k, v in items.items()})
+    pipe.expire(name, ttl)
+
+
+def _match_trip_updates(session: Session, static_version: int | None,
+                        trip_updates: list[dict[str, Any]], report: Any,
+                        feed_timestamp: int | None) -> tuple[int, int]:
+    trip_ids = {tu["trip"]["trip_id"] for tu in trip_updates if tu["trip"]["trip_id"]}
+    schedule: dict[str, dict[int, tuple[str, int | None, int | None]]] = {}
+    tz_name = "UTC"
+    if static_version is not None and trip_ids:
+        tz_name = version_timezone(session, static_version)
+        for chunk in _chunks(sorted(trip_ids), 500):
+            for trip_id, seq, stop_id, arr, dep in session.execute(
+                sa.select(TransitStopTime.trip_id, TransitStopTime.stop_sequence,
+                          TransitStopTime.stop_id, TransitStopTime.arrival_secs,
+                          TransitStopTime.departure_secs)
+                .where(TransitStopTime.feed_version_id == static_version,
+                       TransitStopTime.trip_id.in_(chunk))
+            ):
+                schedule.setdefault(trip_id, {})[seq] = (stop_id, arr, dep)
+        known = set(session.scalars(sa.select(TransitTrip.trip_id).where(
+            TransitTrip.feed_version_id == static_version, TransitTrip.trip_id.in_(trip_ids))))
+        for trip_id in known - set(schedule):
+            schedule[trip_id] = {}
+    tz = zone(tz_name)
+    matched = unmatched = 0
+    for tu in trip_updates:
+        trip = tu["trip"]
+        trip_id = trip["trip_id"]
+        stops = schedule.get(trip_id or "")
+        if trip["schedule_relationship"] == "ADDED":
+            tu["matched"] = False
+            continue
+        if stops is None:
+            unmatched += 1
+            tu["matched"] = False
+            report.warning("unmatched_trip", f"Trip {trip_id!r} of the trip update is not in "
+                           "the active schedule.", field="trip_id", value=trip_id)
+            continue
+        matched += 1
+        tu["matched"] = True
+        service_day = _service_day(trip, stops, tz, feed_timestamp)
+        tu["service_date"] = service_day.isoformat() if service_day else None
+        origin = service_day_origin(service_day, tz).timestamp() if service_day else None
+        by_stop = {v[0]: seq for seq, v in stops.items()}
+        for stu in tu["stop_time_updates"]:
+            seq = stu["stop_sequence"]
+            if seq is None and stu["stop_id"] is not None:
+                seq = by_stop.get(stu["stop_id"])
+                stu["stop_sequence"] = seq
+            scheduled = stops.get(seq) if seq is not None else None
+            if scheduled is None or (stu["stop_id"] and stu["stop_id"] != scheduled[0]):
+                report.warning("unmatched_stop", f"Stop {stu['stop_id']!r} (sequence {seq}) "
+                               f"of trip {trip_id!r} is not in its schedule.", field="stop_id",
+                               value=stu["stop_id"])
+                continue
+            stu["stop_id"] = scheduled[0]
+            # GTFS-RT StopTimeEvent: delay may be given, or only an absolute time.
+            for event_name, secs in (("arrival", scheduled[1]), ("departure", scheduled[2])):
+                event = stu[event_name]
+                if event and event["delay"] is None and event["time"] is not None \
+                        and origin is not None and secs is not None:
+                    event["delay"] = int(event["time"] - (origin + secs))
+    return matched, unmatched
+
+
+def _service_day(trip: dict[str, Any], stops: dict[int, tuple], tz: Any,
+                 feed_timestamp: int | None) -> date | None:
+    if trip.get("start_date"):
+        raw = trip["start_date"]
+        try:
+            return date(int(raw[:4]), int(raw[4:6]), int(raw[6:8]))
+        except ValueError:
+            return None
+    if not feed_timestamp:
+        return None
+    # No start_date: the service day whose run of this trip is nearest the feed's time.
+    moment = datetime.fromtimestamp(feed_timestamp, tz)
+    first = min((v[2] for v in stops.values() if v[2] is not None), default=0)
+    candidates = [moment.date() - timedelta(days=1), moment.date()]
+    return min(candidates, key=lambda d: abs(
+        service_day_origin(d, tz).timestamp() + first - feed_timestamp))
+
+
+def _check_vehicles(session: Session, static_version: int | None,
+                    vehicles: list[dict[str, Any]], report: Any) -> None:
+    trip_ids = {v["trip"]["trip_id"] for v in vehicles if v["trip"] and v["trip"]["trip_id"]}
+    if static_version is None or not trip_ids:
+        return
+    known = set(session.scalars(sa.select(TransitTrip.trip_id).where(
+        TransitTrip.feed_version_id == static_version, TransitTrip.trip_id.in_(trip_ids))))
+    for trip_id in sorted(trip_ids - known):
+        report.warning("unmatched_trip", f"Trip {trip_id!r} of a vehicle position is not in "
+                       "the active schedule.", field="trip_id", value=trip_id)
+
+
+def _chunks(items: list[str], size: int) -> Iterable[list[str]]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+# --- reading, for the query services ---------------------------------------------------------
+
+
+def trip_updates(live: Any, provider: str, trip_ids: list[str]) -> dict[str, dict[str, Any]]:
+    """The stored trip updates of some trips (one HMGET)."""
+    if not trip_ids:
+        return {}
+    values = live.hmget(key(provider, "trip_updates"), trip_ids)
+    return {t: json.loads(v) for t, v in zip(trip_ids, values, strict=True) if v}
+
+
+def vehicles(live: Any, providers: list[str]) -> dict[str, list[dict[str, Any]]]:
+    """Every stored vehicle position per provider (one pipelined round trip)."""
+    pipe = live.pipeline(transaction=False)
+    for provider in providers:
+        pipe.hvals(key(provider, "vehicles"))
+    return {p: [json.loads(v) for v in values]
+            for p, values in zip(providers, pipe.execute(), strict=True)}
+
+
+def alerts(live: Any, providers: list[str]) -> dict[str, list[dict[str, Any]]]:
+    """Every stored alert per provider (one MGET)."""
+    if not providers:
+        return {}
+    values = live.mget([key(p, "alerts") for p in providers])
+    return {p: json.loads(v) if v else [] for p, v in zip(providers, values, strict=True)}
