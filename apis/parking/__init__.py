@@ -4,7 +4,11 @@ from apis import ApiProduct
 
 
 def _blueprints() -> list:
-    return []
+    from apis.parking.facilities.views import blp as facilities
+    from apis.parking.quote.views import blp as quote
+    from apis.parking.zones.views import blp as zones
+
+    return [facilities, zones, quote]
 
 
 PRODUCT = ApiProduct(

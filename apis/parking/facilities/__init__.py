@@ -1,0 +1,1 @@
+"""Parking facilities: search, detail and availability history."""

@@ -1,0 +1,1 @@
+"""Price quotes for a stay at a facility or in a zone."""

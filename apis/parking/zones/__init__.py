@@ -1,0 +1,1 @@
+"""Parking zones: areas and street segments with their rules and tariffs."""

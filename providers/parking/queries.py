@@ -1,0 +1,479 @@
+"""Read services of the parking API: facilities near a point or in a box, zones, history, quotes.
+
+Geographic search is a bounding-box prefilter on the indexed ``lat``/``lon`` columns, then the
+exact geodesic distance on the WGS84 ellipsoid (Karney's algorithm, through pyproj's
+vectorised ``Geod.inv``: the same results as ``geopy.distance.geodesic``, computed for a whole
+candidate set at once). Zones: bounding-box prefilter, then shapely (point in polygon, or the
+distance to a street segment within its width). Only active feed versions are read.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from pyproj import Geod
+from shapely.geometry import Point, shape
+from sqlalchemy.orm import Session
+
+from app.errors import Problem
+from providers.models import Provider
+from providers.parking.hours import is_open_at
+from providers.parking.live import active_version_ids, read_live
+from providers.parking.models import ParkingAvailabilityReading, ParkingFacility, ParkingZone
+from providers.parking.records import structure_type
+from providers.parking.store import ZONE_WINDOW_DEG
+from providers.parking.tariff import TariffError, quote
+
+GEOD = Geod(ellps="WGS84")
+METRES_PER_DEG_LAT = 111_320.0
+DEFAULT_STALE_AFTER_SECONDS = 900
+_SCAN_BATCH = 500
+_SHAPES: dict[int, Any] = {}
+_SHAPES_MAX = 200_000
+
+
+@dataclass
+class FacilitySearch:
+    """Filters of a facility search; ``lat``/``lon``/``radius`` and ``bbox`` are optional."""
+
+    lat: float | None = None
+    lon: float | None = None
+    radius: float = 1000.0
+    bbox: tuple[float, float, float, float] | None = None  # min_lon, min_lat, max_lon, max_lat
+    kinds: Sequence[str] = ()
+    provider: str | None = None
+    min_free: int | None = None
+    ev_charging: bool | None = None
+    open_at: datetime | None = None
+    limit: int = 20
+    cursor: str | None = None
+    now: datetime | None = None
+    stale_after: float = DEFAULT_STALE_AFTER_SECONDS
+    _after: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def near(self) -> bool:
+        return self.lat is not None and self.lon is not None
+
+
+# --- ids and cursors ------------------------------------------------------------------------
+
+
+def public_id(provider_slug: str, source_id: str) -> str:
+    """The stable id the API uses: ``<provider>:<source id>`` (survives re-imports)."""
+    return f"{provider_slug}:{source_id}"
+
+
+def split_public_id(value: str) -> tuple[str, str]:
+    """Provider slug and source id of a public id, or a 404 problem."""
+    slug, sep, source_id = value.partition(":")
+    if not sep or not slug or not source_id:
+        raise Problem(404, "not-found", "Not Found",
+                      f"{value!r} is not a parking id (expected '<provider>:<id>').")
+    return slug, source_id
+
+
+def encode_cursor(data: dict[str, Any]) -> str:
+    """An opaque pagination cursor."""
+    return base64.urlsafe_b64encode(json.dumps(data, separators=(",", ":")).encode()).decode()
+
+
+def decode_cursor(value: str | None) -> dict[str, Any]:
+    """The position a cursor encodes, or a 400 problem for a cursor this API did not issue."""
+    if not value:
+        return {}
+    try:
+        data = json.loads(base64.urlsafe_b64decode(value.encode()))
+        if not isinstance(data, dict) or not isinstance(data.get("i"), int):
+            raise ValueError("cursor without position")
+        return data
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise Problem(400, "invalid-cursor", "Invalid cursor",
+                      "The cursor is not one this API issued; start again without it.") from None
+
+
+# --- availability -----------------------------------------------------------------------------
+
+
+def present_availability(raw: dict[str, Any] | None, now: datetime, stale_after: float
+                         ) -> dict[str, Any] | None:
+    """A reading with its age; past ``stale_after`` seconds it is flagged stale, not live."""
+    if raw is None:
+        return None
+    observed = datetime.fromisoformat(raw["observed_at"])
+    age = max((now - observed).total_seconds(), 0.0)
+    stale = age > stale_after
+    return {**raw, "age_seconds": int(age), "stale": stale, "live": not stale}
+
+
+def _live_free(reading: dict[str, Any] | None) -> int | None:
+    if reading is None or reading["stale"] or reading.get("free") is None:
+        return None
+    return int(reading["free"])
+
+
+# --- facilities -------------------------------------------------------------------------------
+
+
+def search_facilities(session: Session, live: Any, search: FacilitySearch) -> dict[str, Any]:
+    """One page of facilities matching ``search`` and the cursor of the next page."""
+    now = search.now or datetime.now().astimezone()
+    after = decode_cursor(search.cursor)
+    columns = [ParkingFacility.id, ParkingFacility.lat, ParkingFacility.lon,
+               ParkingFacility.provider_id, ParkingFacility.source_id,
+               ParkingFacility.opening_times]
+    query = sa.select(*columns).where(ParkingFacility.feed_version_id.in_(active_version_ids()))
+    if search.near:
+        query = query.where(*_box_around(search.lat, search.lon, search.radius))  # type: ignore[arg-type]
+    if search.bbox:
+        min_lon, min_lat, max_lon, max_lat = search.bbox
+        query = query.where(ParkingFacility.lat.between(min_lat, max_lat),
+                            ParkingFacility.lon.between(min_lon, max_lon))
+    if search.kinds:
+        query = query.where(ParkingFacility.kind.in_(list(search.kinds)))
+    if search.ev_charging is not None:
+        query = query.where(ParkingFacility.ev_charging.is_(search.ev_charging))
+    if search.provider:
+        query = query.where(ParkingFacility.provider_id.in_(
+            sa.select(Provider.id).where(Provider.slug == search.provider)))
+
+    page: list[tuple[int, float | None]] = []
+    readings: dict[int, dict[str, Any] | None] = {}
+    want = search.limit + 1
+    if search.near:
+        rows = session.execute(query).all()
+        distances = geodesic_distances(search.lat, search.lon, [r.lat for r in rows],  # type: ignore[arg-type]
+                                       [r.lon for r in rows])
+        ranked = sorted(((d, r) for d, r in zip(distances, rows, strict=True)
+                         if d <= search.radius), key=lambda dr: (dr[0], dr[1].id))
+        if after:
+            position = (float(after.get("d", 0.0)), after["i"])
+            ranked = [(d, r) for d, r in ranked if (d, r.id) > position]
+        kept = _apply_filters(live, [r for _, r in ranked], search, now, readings, want)
+        by_id = {r.id: d for d, r in ranked}
+        page = [(r.id, by_id[r.id]) for r in kept]
+    else:
+        last = after.get("i", 0)
+        while len(page) < want:
+            batch = session.execute(query.where(ParkingFacility.id > last)
+                                    .order_by(ParkingFacility.id).limit(_SCAN_BATCH)).all()
+            if not batch:
+                break
+            kept = _apply_filters(live, batch, search, now, readings, want - len(page))
+            page.extend((r.id, None) for r in kept)
+            last = batch[-1].id
+            if len(batch) < _SCAN_BATCH:
+                break
+    more = len(page) > search.limit
+    page = page[:search.limit]
+    items = _load_facilities(session, live, [i for i, _ in page], now, search.stale_after,
+                             readings)
+    for item, (_, distance) in zip(items, page, strict=True):
+        if distance is not None:
+            item["distance_m"] = round(distance, 1)
+    next_cursor = None
+    if more and page:
+        last_id, last_distance = page[-1]
+        position: dict[str, Any] = {"i": last_id}
+        if last_distance is not None:
+            position["d"] = last_distance
+        next_cursor = encode_cursor(position)
+    return {"items": items, "next_cursor": next_cursor}
+
+
+def _apply_filters(live: Any, rows: Sequence[Any], search: FacilitySearch, now: datetime,
+                   readings: dict[int, dict[str, Any] | None], want: int) -> list[Any]:
+    # Filters that need the live store or the opening hours run in Python, in page order.
+    if search.min_free is None and search.open_at is None:
+        return list(rows[:want])
+    kept: list[Any] = []
+    for start in range(0, len(rows), _SCAN_BATCH):
+        chunk = rows[start:start + _SCAN_BATCH]
+        if search.min_free is not None:
+            raws = read_live(live, [(r.provider_id, r.source_id) for r in chunk])
+            for r, raw in zip(chunk, raws, strict=True):
+                readings[r.id] = present_availability(raw, now, search.stale_after)
+        for r in chunk:
+            if search.min_free is not None:
+                free = _live_free(readings.get(r.id))
+                if free is None or free < search.min_free:
+                    continue
+            if search.open_at is not None and not is_open_at(r.opening_times, search.open_at):
+                continue
+            kept.append(r)
+            if len(kept) >= want:
+                return kept
+    return kept
+
+
+def _box_around(lat: float, lon: float, radius: float) -> list[Any]:
+    # A box a little larger than the circle; the exact distance filters afterwards.
+    dlat = radius * 1.01 / METRES_PER_DEG_LAT + 1e-6
+    cos_lat = max(math.cos(math.radians(min(abs(lat) + dlat, 89.9))), 1e-6)
+    dlon = min(radius * 1.01 / (METRES_PER_DEG_LAT * cos_lat) + 1e-6, 180.0)
+    return [ParkingFacility.lat.between(lat - dlat, lat + dlat),
+            ParkingFacility.lon.between(lon - dlon, lon + dlon)]
+
+
+def geodesic_distances(lat: float, lon: float, lats: Sequence[float], lons: Sequence[float]
+                       ) -> list[float]:
+    """Geodesic distances in metres on WGS84 from one point to many."""
+    if not lats:
+        return []
+    n = len(lats)
+    _, _, distances = GEOD.inv([lon] * n, [lat] * n, list(lons), list(lats))
+    return [float(d) for d in distances]
+
+
+def _load_facilities(session: Session, live: Any, ids: list[int], now: datetime,
+                     stale_after: float, readings: dict[int, dict[str, Any] | None]
+                     ) -> list[dict[str, Any]]:
+    if not ids:
+        return []
+    rows = session.execute(
+        sa.select(ParkingFacility, Provider.slug)
+        .join(Provider, Provider.id == ParkingFacility.provider_id)
+        .where(ParkingFacility.id.in_(ids))
+    ).all()
+    by_id = {f.id: (f, slug) for f, slug in rows}
+    missing = [i for i in ids if i not in readings]
+    if missing:
+        raws = read_live(live, [(by_id[i][0].provider_id, by_id[i][0].source_id)
+                                for i in missing])
+        for i, raw in zip(missing, raws, strict=True):
+            readings[i] = present_availability(raw, now, stale_after)
+    return [facility_dict(by_id[i][0], by_id[i][1], readings.get(i)) for i in ids]
+
+
+def facility_dict(facility: ParkingFacility, provider_slug: str,
+                  availability: dict[str, Any] | None, *, detail: bool = False
+                  ) -> dict[str, Any]:
+    """The API form of a facility."""
+    capacity: dict[str, Any] = {"total": facility.capacity, **(facility.capacity_by_category
+                                                               or {})}
+    item = {
+        "id": public_id(provider_slug, facility.source_id),
+        "provider": provider_slug,
+        "source_id": facility.source_id,
+        "name": facility.name,
+        "kind": facility.kind,
+        "structure_type": structure_type(facility.kind),
+        "location": {"lat": facility.lat, "lon": facility.lon},
+        "address": facility.address,
+        "capacity": capacity,
+        "max_height_cm": facility.max_height_cm,
+        "opening_hours": facility.opening_hours,
+        "ev_charging": facility.ev_charging,
+        "operator": facility.operator,
+        "url": facility.url,
+        "availability": availability,
+        "has_tariff": facility.tariff is not None,
+    }
+    if detail:
+        item.update(geometry=facility.geometry, opening_times=facility.opening_times,
+                    payment_methods=facility.payment_methods or [],
+                    description=facility.description, tariff=facility.tariff,
+                    attributes=facility.attributes or {})
+    return item
+
+
+def find_facility(session: Session, facility_id: str) -> tuple[ParkingFacility, str]:
+    """The served facility with this public id, or a 404 problem."""
+    slug, source_id = split_public_id(facility_id)
+    row = session.execute(
+        sa.select(ParkingFacility, Provider.slug)
+        .join(Provider, Provider.id == ParkingFacility.provider_id)
+        .where(Provider.slug == slug, ParkingFacility.source_id == source_id,
+               ParkingFacility.feed_version_id.in_(active_version_ids()))
+        .order_by(ParkingFacility.feed_version_id.desc()).limit(1)
+    ).first()
+    if row is None:
+        raise Problem(404, "not-found", "Not Found", f"No parking facility {facility_id!r}.")
+    return row[0], row[1]
+
+
+def get_facility(session: Session, live: Any, facility_id: str, *, now: datetime,
+                 stale_after: float = DEFAULT_STALE_AFTER_SECONDS) -> dict[str, Any]:
+    """One facility with its current availability, opening times and tariff."""
+    facility, slug = find_facility(session, facility_id)
+    raw = read_live(live, [(facility.provider_id, facility.source_id)])[0]
+    return facility_dict(facility, slug, present_availability(raw, now, stale_after),
+                         detail=True)
+
+
+def availability_history(session: Session, facility_id: str, *, start: datetime,
+                         end: datetime, interval: timedelta) -> dict[str, Any]:
+    """Readings of a facility between ``start`` and ``end``, aggregated per ``interval``."""
+    if end <= start:
+        raise Problem(400, "invalid-range", "Invalid time range", "'to' must be after 'from'.")
+    if interval.total_seconds() < 60:
+        raise Problem(400, "invalid-range", "Invalid time range",
+                      "The interval must be at least 60 seconds.")
+    buckets_needed = (end - start) / interval
+    if buckets_needed > 5000:
+        raise Problem(400, "invalid-range", "Invalid time range",
+                      f"That range holds {int(buckets_needed)} intervals; at most 5000 fit "
+                      "one response. Use a longer interval or a shorter range.")
+    facility, slug = find_facility(session, facility_id)
+    rows = session.execute(
+        sa.select(ParkingAvailabilityReading.observed_at, ParkingAvailabilityReading.free,
+                  ParkingAvailabilityReading.occupied)
+        .where(ParkingAvailabilityReading.provider_id == facility.provider_id,
+               ParkingAvailabilityReading.source_id == facility.source_id,
+               ParkingAvailabilityReading.observed_at >= start,
+               ParkingAvailabilityReading.observed_at < end)
+        .order_by(ParkingAvailabilityReading.observed_at)
+    ).all()
+    groups: dict[int, list[tuple[int | None, int | None]]] = {}
+    for observed, free, occupied in rows:
+        groups.setdefault(int((observed - start) / interval), []).append((free, occupied))
+    items = []
+    for index in sorted(groups):
+        frees = [f for f, _ in groups[index] if f is not None]
+        occupieds = [o for _, o in groups[index] if o is not None]
+        bucket_start = start + index * interval
+        items.append({
+            "start": bucket_start.isoformat(),
+            "end": (bucket_start + interval).isoformat(),
+            "samples": len(groups[index]),
+            "free_avg": round(sum(frees) / len(frees), 1) if frees else None,
+            "free_min": min(frees) if frees else None,
+            "free_max": max(frees) if frees else None,
+            "occupied_avg": round(sum(occupieds) / len(occupieds), 1) if occupieds else None,
+        })
+    return {"facility_id": public_id(slug, facility.source_id), "from": start.isoformat(),
+            "to": end.isoformat(), "interval_seconds": int(interval.total_seconds()),
+            "items": items}
+
+
+# --- zones ------------------------------------------------------------------------------------
+
+
+def _zone_shape(zone_id: int, geometry: dict[str, Any]) -> Any:
+    found = _SHAPES.get(zone_id)
+    if found is None:
+        if len(_SHAPES) >= _SHAPES_MAX:
+            _SHAPES.clear()
+        found = _SHAPES[zone_id] = shape(geometry)
+    return found
+
+
+def zones_at(session: Session, lat: float, lon: float) -> list[dict[str, Any]]:
+    """Zones that contain the point, or street segments within their width of it (nearest first)."""
+    pad = 50.0 / METRES_PER_DEG_LAT  # widest street segment buffer we honour
+    rows = session.execute(
+        sa.select(ParkingZone.id, ParkingZone.geometry, ParkingZone.kind, ParkingZone.rules)
+        .where(ParkingZone.feed_version_id.in_(active_version_ids()),
+               ParkingZone.min_lat <= lat + pad, ParkingZone.max_lat >= lat - pad,
+               ParkingZone.min_lon <= lon + pad * 2, ParkingZone.max_lon >= lon - pad * 2,
+               sa.or_(ParkingZone.min_lat >= lat - ZONE_WINDOW_DEG - pad,
+                      ParkingZone.large.is_(True)))
+    ).all()
+    hits: list[tuple[float, int]] = []
+    cos_lat = math.cos(math.radians(lat))
+    for zone_id, geometry, _kind, rules in rows:
+        geom = _zone_shape(zone_id, geometry)
+        if geom.geom_type.endswith("Polygon"):
+            if geom.covers(Point(lon, lat)):
+                hits.append((0.0, zone_id))
+            continue
+        # Street segment: distance in a local equirectangular frame, metres (fine at <50 m).
+        nearest = geom.interpolate(geom.project(Point(lon, lat)))
+        dx = (nearest.x - lon) * METRES_PER_DEG_LAT * cos_lat
+        dy = (nearest.y - lat) * METRES_PER_DEG_LAT
+        distance = math.hypot(dx, dy)
+        if distance <= float((rules or {}).get("segment_width_m", 10.0)) / 2:
+            hits.append((distance, zone_id))
+    hits.sort()
+    zones = _load_zones(session, [z for _, z in hits])
+    for zone, (distance, _) in zip(zones, hits, strict=True):
+        zone["distance_m"] = round(distance, 1)
+    return zones
+
+
+def zones_in_bbox(session: Session, bbox: tuple[float, float, float, float], *, limit: int,
+                  cursor: str | None) -> dict[str, Any]:
+    """Zones whose bounding box meets ``bbox`` (min_lon, min_lat, max_lon, max_lat)."""
+    min_lon, min_lat, max_lon, max_lat = bbox
+    after = decode_cursor(cursor).get("i", 0)
+    ids = session.scalars(
+        sa.select(ParkingZone.id)
+        .where(ParkingZone.feed_version_id.in_(active_version_ids()),
+               ParkingZone.min_lat <= max_lat, ParkingZone.max_lat >= min_lat,
+               ParkingZone.min_lon <= max_lon, ParkingZone.max_lon >= min_lon,
+               sa.or_(ParkingZone.min_lat >= min_lat - ZONE_WINDOW_DEG,
+                      ParkingZone.large.is_(True)),
+               ParkingZone.id > after)
+        .order_by(ParkingZone.id).limit(limit + 1)
+    ).all()
+    more = len(ids) > limit
+    ids = list(ids[:limit])
+    return {"items": _load_zones(session, ids),
+            "next_cursor": encode_cursor({"i": ids[-1]}) if more and ids else None}
+
+
+def _load_zones(session: Session, ids: list[int]) -> list[dict[str, Any]]:
+    if not ids:
+        return []
+    rows = session.execute(
+        sa.select(ParkingZone, Provider.slug).join(Provider, Provider.id == ParkingZone.provider_id)
+        .where(ParkingZone.id.in_(ids))
+    ).all()
+    by_id = {z.id: zone_dict(z, slug) for z, slug in rows}
+    return [by_id[i] for i in ids]
+
+
+def zone_dict(zone: ParkingZone, provider_slug: str) -> dict[str, Any]:
+    """The API form of a zone."""
+    return {"id": public_id(provider_slug, zone.source_id), "provider": provider_slug,
+            "source_id": zone.source_id, "name": zone.name, "kind": zone.kind,
+            "geometry": zone.geometry, "capacity": zone.capacity, "rules": zone.rules or {},
+            "tariff": zone.tariff}
+
+
+def get_zone(session: Session, zone_id: str) -> dict[str, Any]:
+    """One served zone, or a 404 problem."""
+    slug, source_id = split_public_id(zone_id)
+    row = session.execute(
+        sa.select(ParkingZone, Provider.slug).join(Provider, Provider.id == ParkingZone.provider_id)
+        .where(Provider.slug == slug, ParkingZone.source_id == source_id,
+               ParkingZone.feed_version_id.in_(active_version_ids()))
+        .order_by(ParkingZone.feed_version_id.desc()).limit(1)
+    ).first()
+    if row is None:
+        raise Problem(404, "not-found", "Not Found", f"No parking zone {zone_id!r}.")
+    return zone_dict(row[0], row[1])
+
+
+# --- quotes -----------------------------------------------------------------------------------
+
+
+def price_quote(session: Session, *, facility_id: str | None, zone_id: str | None,
+                start: datetime, end: datetime) -> dict[str, Any]:
+    """The price of a stay at a facility or in a zone under its published tariff."""
+    if bool(facility_id) == bool(zone_id):
+        raise Problem(400, "invalid-quote", "Invalid quote request",
+                      "Give exactly one of 'facility' or 'zone'.")
+    if facility_id:
+        facility, slug = find_facility(session, facility_id)
+        tariff, target = facility.tariff, {"facility": public_id(slug, facility.source_id)}
+    else:
+        zone = get_zone(session, zone_id or "")
+        tariff, target = zone["tariff"], {"zone": zone["id"]}
+    if not tariff:
+        raise Problem(422, "no-tariff", "No tariff published",
+                      f"{next(iter(target.values()))!r} publishes no tariff, so no price can be "
+                      "quoted.")
+    try:
+        result = quote(tariff, start, end)
+    except TariffError as exc:
+        raise Problem(400, "invalid-quote", "Invalid quote request", str(exc)) from None
+    return {**target, **result}
