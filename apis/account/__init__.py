@@ -4,7 +4,9 @@ from apis import ApiProduct
 
 
 def _blueprints() -> list:
-    return []
+    from apis.account.usage.views import blp as usage
+
+    return [usage]
 
 
 PRODUCT = ApiProduct(

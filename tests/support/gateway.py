@@ -99,6 +99,7 @@ def hub(app: Flask, probe_hub: Flask) -> Iterator[Flask]:
     connection = Database.state(app).factory.kw["bind"]
     db.bind_to(probe_hub, connection, join_transaction_mode="create_savepoint")
     probe_hub.extensions["mobihub.gateway"].reset()
+    app.extensions["test.hub"] = probe_hub
     probe_hub.extensions["mobihub.credential_cache"].clear()
     try:
         yield probe_hub
