@@ -4,7 +4,13 @@ from apis import ApiProduct
 
 
 def _blueprints() -> list:
-    return []
+    from apis.transit.alerts.views import blp as alerts
+    from apis.transit.routes.views import blp as routes
+    from apis.transit.stops.views import blp as stops
+    from apis.transit.trips.views import blp as trips
+    from apis.transit.vehicles.views import blp as vehicles
+
+    return [stops, routes, trips, vehicles, alerts]
 
 
 PRODUCT = ApiProduct(

@@ -1,0 +1,1 @@
+"""Transit API: routes."""

@@ -1,0 +1,522 @@
+"""Query services behind the transit API: stops, departures, routes, trips, vehicles, alerts.
+
+Only the active version of each provider's GTFS feed is read. Public ids are
+``<provider>:<gtfs id>`` (the provider slug never holds a colon, so the first one splits).
+Lists page with opaque cursors. Errors are ``app.errors.Problem`` so the API answers
+problem+json.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import math
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from geopy.distance import geodesic
+from sqlalchemy.orm import Session
+
+from app.errors import Problem
+from providers.models import Feed, Provider
+from providers.transit import live as rt
+from providers.transit.models import (
+    TransitAgency,
+    TransitFrequency,
+    TransitRoute,
+    TransitStop,
+    TransitStopTime,
+    TransitTrip,
+)
+from providers.transit.schedule import active_services, at_service_time, zone
+
+METRES_PER_DEGREE = 111_195.0
+LOCATION_TYPES = {0: "stop", 1: "station", 2: "entrance", 3: "node", 4: "boarding_area"}
+
+
+@dataclass(frozen=True)
+class ActiveFeed:
+    """A provider's active GTFS version."""
+
+    version_id: int
+    provider: str
+    timezone: str
+
+
+def active_feeds(session: Session) -> list[ActiveFeed]:
+    """Every provider's active GTFS version with its agency time zone."""
+    tz = (sa.select(TransitAgency.timezone)
+          .where(TransitAgency.feed_version_id == Feed.active_version_id)
+          .limit(1).scalar_subquery())
+    rows = session.execute(
+        sa.select(Feed.active_version_id, Provider.slug, tz)
+        .join(Provider, Provider.id == Feed.provider_id)
+        .where(Feed.format == "gtfs", Feed.active_version_id.is_not(None))
+        .order_by(Provider.slug)
+    ).all()
+    return [ActiveFeed(v, slug, t or "UTC") for v, slug, t in rows]
+
+
+def _split_id(public_id: str, kind: str) -> tuple[str, str]:
+    provider, sep, local = public_id.partition(":")
+    if not sep or not provider or not local:
+        raise Problem(404, "not-found", "Not Found",
+                      f"No {kind} {public_id!r}: ids look like 'provider:{kind}_id'.")
+    return provider, local
+
+
+def _feed_for(session: Session, public_id: str, kind: str) -> tuple[ActiveFeed, str]:
+    provider, local = _split_id(public_id, kind)
+    for feed in active_feeds(session):
+        if feed.provider == provider:
+            return feed, local
+    raise Problem(404, "not-found", "Not Found", f"No {kind} {public_id!r}.")
+
+
+def encode_cursor(data: dict[str, Any]) -> str:
+    """An opaque cursor for the next page."""
+    return base64.urlsafe_b64encode(json.dumps(data, separators=(",", ":")).encode()).decode()
+
+
+def decode_cursor(cursor: str | None) -> dict[str, Any]:
+    """The cursor's content, or a 400 problem when it was not made by us."""
+    if not cursor:
+        return {}
+    try:
+        data = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+    except (ValueError, UnicodeDecodeError):
+        data = None
+    if not isinstance(data, dict):
+        raise Problem(400, "invalid-cursor", "Invalid cursor",
+                      "The cursor is not one this API returned; start again without it.")
+    return data
+
+
+# --- stops ------------------------------------------------------------------------------------
+
+
+def _stop_dict(stop: TransitStop, provider: str, distance: float | None = None
+               ) -> dict[str, Any]:
+    item: dict[str, Any] = {
+        "id": f"{provider}:{stop.stop_id}",
+        "provider": provider,
+        "stop_id": stop.stop_id,
+        "code": stop.code,
+        "name": stop.name,
+        "description": stop.description,
+        "location_type": LOCATION_TYPES.get(stop.location_type, "stop"),
+        "parent_station": f"{provider}:{stop.parent_station}" if stop.parent_station else None,
+        "platform_code": stop.platform_code,
+        "wheelchair_boarding": stop.wheelchair_boarding,
+        "location": ({"type": "Point", "coordinates": [stop.lon, stop.lat]}
+                     if stop.lat is not None and stop.lon is not None else None),
+    }
+    if distance is not None:
+        item["distance"] = round(distance, 1)
+    return item
+
+
+def list_stops(session: Session, *, lat: float | None = None, lon: float | None = None,
+               radius: float = 500.0, bbox: tuple[float, float, float, float] | None = None,
+               q: str | None = None, limit: int = 50, cursor: str | None = None
+               ) -> dict[str, Any]:
+    """Stops near a point (sorted by distance), in a box, or by name, one page at a time."""
+    feeds = {f.version_id: f.provider for f in active_feeds(session)}
+    position = decode_cursor(cursor)
+    if not feeds:
+        return {"items": [], "next_cursor": None}
+    query = sa.select(TransitStop).where(TransitStop.feed_version_id.in_(feeds))
+    if q:
+        pattern = "%" + q.lower().replace("\\", "\\\\").replace("%", "\\%").replace(
+            "_", "\\_") + "%"
+        query = query.where(sa.func.lower(TransitStop.name).like(pattern, escape="\\"))
+    if bbox is not None:
+        min_lon, min_lat, max_lon, max_lat = bbox
+        query = query.where(TransitStop.lat.between(min_lat, max_lat),
+                            TransitStop.lon.between(min_lon, max_lon))
+    if lat is not None and lon is not None:
+        # Bounding-box prefilter on the indexed columns, then exact geodesic distance (WGS84).
+        d_lat = radius / METRES_PER_DEGREE
+        d_lon = radius / (METRES_PER_DEGREE * max(math.cos(math.radians(lat)), 1e-6))
+        query = query.where(TransitStop.lat.between(lat - d_lat, lat + d_lat),
+                            TransitStop.lon.between(lon - d_lon, lon + d_lon))
+        found = []
+        for stop in session.scalars(query):
+            distance = geodesic((lat, lon), (stop.lat, stop.lon)).meters
+            if distance <= radius:
+                found.append((distance, stop.id, stop))
+        found.sort(key=lambda item: (item[0], item[1]))
+        offset = int(position.get("offset", 0))
+        page = found[offset:offset + limit]
+        more = offset + limit < len(found)
+        return {
+            "items": [_stop_dict(s, feeds[s.feed_version_id], d) for d, _, s in page],
+            "next_cursor": encode_cursor({"offset": offset + limit}) if more else None,
+        }
+    after = int(position.get("after", 0))
+    stops = session.scalars(
+        query.where(TransitStop.id > after).order_by(TransitStop.id).limit(limit + 1)).all()
+    more = len(stops) > limit
+    stops = stops[:limit]
+    return {
+        "items": [_stop_dict(s, feeds[s.feed_version_id]) for s in stops],
+        "next_cursor": encode_cursor({"after": stops[-1].id}) if more else None,
+    }
+
+
+def get_stop(session: Session, public_id: str) -> dict[str, Any]:
+    """One stop by its public id."""
+    feed, stop_id = _feed_for(session, public_id, "stop")
+    stop = _stop_row(session, feed, stop_id, public_id)
+    return _stop_dict(stop, feed.provider)
+
+
+def _stop_row(session: Session, feed: ActiveFeed, stop_id: str, public_id: str
+              ) -> TransitStop:
+    stop = session.scalar(sa.select(TransitStop).where(
+        TransitStop.feed_version_id == feed.version_id, TransitStop.stop_id == stop_id))
+    if stop is None:
+        raise Problem(404, "not-found", "Not Found", f"No stop {public_id!r}.")
+    return stop
+
+
+# --- departures -------------------------------------------------------------------------------
+
+
+def departures(session: Session, live: Any, public_id: str, *, at: datetime | None = None,
+               window_minutes: int = 60, limit: int = 20) -> dict[str, Any]:
+    """Departures from a stop (and a station's platforms) from ``at`` over a time window."""
+    feed, stop_id = _feed_for(session, public_id, "stop")
+    stop = _stop_row(session, feed, stop_id, public_id)
+    tz = zone(feed.timezone)
+    if at is not None and at.tzinfo is None:
+        at = at.replace(tzinfo=tz)  # a time without offset is the agency's local time
+    moment = (at or datetime.now(UTC)).astimezone(tz)
+    until = moment + timedelta(minutes=window_minutes)
+    stop_ids = [stop.stop_id]
+    if stop.location_type == 1:
+        stop_ids += session.scalars(sa.select(TransitStop.stop_id).where(
+            TransitStop.feed_version_id == feed.version_id,
+            TransitStop.parent_station == stop.stop_id)).all()
+
+    found: list[dict[str, Any]] = []
+    # Trips of the previous service day run past midnight (times over 24:00:00); a window
+    # reaching past midnight needs the next one.
+    days = sorted({moment.date() - timedelta(days=1), moment.date(), until.date()})
+    for day in days:
+        services = active_services(session, feed.version_id, day)
+        if not services:
+            continue
+        origin = at_service_time(day, 0, tz)
+        low = max(0, int((moment - origin).total_seconds()))
+        high = int((until - origin).total_seconds())
+        if high < 0:
+            continue
+        found += _scheduled(session, feed, day, stop_ids, services, low, high, limit)
+        found += _frequency_based(session, feed, day, stop_ids, services, low, high, limit)
+    found.sort(key=lambda d: (d["_at"], d["trip_id"]))
+    found = found[:limit]
+    _apply_realtime(live, feed.provider, found)
+    for item in found:
+        del item["_at"]
+    return {"stop": _stop_dict(stop, feed.provider), "time": moment.isoformat(),
+            "timezone": feed.timezone, "items": found}
+
+
+def _departure_query(feed: ActiveFeed, stop_ids: list[str], services: set[str]) -> Any:
+    return (
+        sa.select(TransitStopTime.trip_id, TransitStopTime.stop_sequence,
+                  TransitStopTime.stop_id, TransitStopTime.departure_secs,
+                  TransitStopTime.stop_headsign, TransitTrip.headsign, TransitTrip.route_id,
+                  TransitTrip.service_id, TransitRoute.short_name, TransitRoute.long_name,
+                  TransitRoute.route_type, TransitRoute.color)
+        .join(TransitTrip, sa.and_(TransitTrip.feed_version_id == TransitStopTime.feed_version_id,
+                                   TransitTrip.trip_id == TransitStopTime.trip_id))
+        .join(TransitRoute, sa.and_(TransitRoute.feed_version_id == TransitTrip.feed_version_id,
+                                    TransitRoute.route_id == TransitTrip.route_id))
+        .where(TransitStopTime.feed_version_id == feed.version_id,
+               TransitStopTime.stop_id.in_(stop_ids),
+               TransitTrip.service_id.in_(services),
+               sa.or_(TransitStopTime.pickup_type.is_(None),
+                      TransitStopTime.pickup_type != 1))
+    )
+
+
+def _departure(feed: ActiveFeed, day: date, row: Any, secs: int, trip_id: str
+               ) -> dict[str, Any]:
+    tz = zone(feed.timezone)
+    when = at_service_time(day, secs, tz)
+    return {
+        "_at": when,
+        "trip_id": trip_id,
+        "trip": f"{feed.provider}:{trip_id}",
+        "stop": f"{feed.provider}:{row.stop_id}",
+        "stop_sequence": row.stop_sequence,
+        "service_date": day.isoformat(),
+        "route": {"id": f"{feed.provider}:{row.route_id}", "short_name": row.short_name,
+                  "long_name": row.long_name, "type": row.route_type, "color": row.color},
+        "headsign": row.stop_headsign or row.headsign,
+        "scheduled": when.isoformat(),
+        "estimated": None,
+        "delay": None,
+        "cancelled": False,
+        "realtime": False,
+    }
+
+
+def _scheduled(session: Session, feed: ActiveFeed, day: date, stop_ids: list[str],
+               services: set[str], low: int, high: int, limit: int) -> list[dict[str, Any]]:
+    query = (_departure_query(feed, stop_ids, services)
+             .where(TransitStopTime.departure_secs.between(low, high),
+                    TransitTrip.frequency_based.is_(False))
+             .order_by(TransitStopTime.departure_secs).limit(limit))
+    return [_departure(feed, day, row, row.departure_secs, row.trip_id)
+            for row in session.execute(query)]
+
+
+def _frequency_based(session: Session, feed: ActiveFeed, day: date, stop_ids: list[str],
+                     services: set[str], low: int, high: int, limit: int
+                     ) -> list[dict[str, Any]]:
+    # frequencies.txt: the trip's stop_times are a template; each run starts every headway
+    # between start_time and end_time, keeping the template's offsets from its first stop.
+    rows = session.execute(_departure_query(feed, stop_ids, services)
+                           .where(TransitTrip.frequency_based.is_(True))).all()
+    if not rows:
+        return []
+    trip_ids = {r.trip_id for r in rows}
+    first = dict(session.execute(
+        sa.select(TransitStopTime.trip_id, sa.func.min(TransitStopTime.departure_secs))
+        .where(TransitStopTime.feed_version_id == feed.version_id,
+               TransitStopTime.trip_id.in_(trip_ids))
+        .group_by(TransitStopTime.trip_id)).all())
+    periods = session.execute(
+        sa.select(TransitFrequency).where(TransitFrequency.feed_version_id == feed.version_id,
+                                          TransitFrequency.trip_id.in_(trip_ids))).scalars()
+    by_trip: dict[str, list[TransitFrequency]] = {}
+    for period in periods:
+        by_trip.setdefault(period.trip_id, []).append(period)
+    found: list[dict[str, Any]] = []
+    for row in rows:
+        if row.departure_secs is None:
+            continue
+        offset = row.departure_secs - (first.get(row.trip_id) or 0)
+        for period in by_trip.get(row.trip_id, []):
+            # Runs start at start + k*headway while before end_time.
+            k = max(0, math.ceil((low - offset - period.start_secs) / period.headway_secs))
+            start = period.start_secs + k * period.headway_secs
+            while start < period.end_secs and start + offset <= high and len(found) < limit * 4:
+                found.append(_departure(feed, day, row, start + offset, row.trip_id))
+                start += period.headway_secs
+    return found
+
+
+def _realtime_for_stop(update: dict[str, Any], sequence: int) -> tuple[int | None, bool]:
+    """(delay in seconds, skipped) at a stop of a matched trip update.
+
+    GTFS-RT TripUpdate: a StopTimeUpdate's delay propagates to the following stops until the
+    next update; NO_DATA stops the propagation; SKIPPED and a CANCELED trip mean no departure.
+    """
+    if update.get("trip", {}).get("schedule_relationship") == "CANCELED":
+        return None, True
+    delay = update.get("delay")
+    for stu in update.get("stop_time_updates", []):
+        seq = stu.get("stop_sequence")
+        if seq is None or seq > sequence:
+            continue
+        relationship = stu.get("schedule_relationship")
+        if seq == sequence and relationship == "SKIPPED":
+            return None, True
+        if relationship == "NO_DATA":
+            delay = None
+            continue
+        event = stu.get("departure") or stu.get("arrival")
+        if event and event.get("delay") is not None:
+            delay = event["delay"]
+    return delay, False
+
+
+def _apply_realtime(live: Any, provider: str, items: list[dict[str, Any]]) -> None:
+    if live is None or not items:
+        return
+    updates = rt.trip_updates(live, provider, sorted({d["trip_id"] for d in items}))
+    for item in items:
+        update = updates.get(item["trip_id"])
+        if not update or not update.get("matched"):
+            continue
+        if update.get("service_date") and update["service_date"] != item["service_date"]:
+            continue
+        delay, cancelled = _realtime_for_stop(update, item["stop_sequence"])
+        item["realtime"] = True
+        item["cancelled"] = cancelled
+        if delay is not None and not cancelled:
+            item["delay"] = delay
+            item["estimated"] = (item["_at"] + timedelta(seconds=delay)).isoformat()
+
+
+# --- routes and trips -------------------------------------------------------------------------
+
+
+def _route_dict(route: TransitRoute, provider: str) -> dict[str, Any]:
+    return {
+        "id": f"{provider}:{route.route_id}", "provider": provider, "route_id": route.route_id,
+        "agency_id": route.agency_id, "short_name": route.short_name,
+        "long_name": route.long_name, "description": route.description,
+        "type": route.route_type, "url": route.url, "color": route.color,
+        "text_color": route.text_color,
+    }
+
+
+def list_routes(session: Session, *, route_type: int | None = None, limit: int = 50,
+                cursor: str | None = None) -> dict[str, Any]:
+    """Routes of every active feed, ordered by provider and route id."""
+    feeds = {f.version_id: f.provider for f in active_feeds(session)}
+    if not feeds:
+        return {"items": [], "next_cursor": None}
+    position = decode_cursor(cursor)
+    query = sa.select(TransitRoute).where(TransitRoute.feed_version_id.in_(feeds))
+    if route_type is not None:
+        query = query.where(TransitRoute.route_type == route_type)
+    if position:
+        version, route_id = int(position.get("v", 0)), str(position.get("r", ""))
+        query = query.where(sa.or_(TransitRoute.feed_version_id > version, sa.and_(
+            TransitRoute.feed_version_id == version, TransitRoute.route_id > route_id)))
+    routes = session.scalars(query.order_by(TransitRoute.feed_version_id, TransitRoute.route_id)
+                             .limit(limit + 1)).all()
+    more = len(routes) > limit
+    routes = routes[:limit]
+    return {
+        "items": [_route_dict(r, feeds[r.feed_version_id]) for r in routes],
+        "next_cursor": encode_cursor({"v": routes[-1].feed_version_id,
+                                      "r": routes[-1].route_id}) if more else None,
+    }
+
+
+def get_route(session: Session, public_id: str) -> dict[str, Any]:
+    """One route with its agency."""
+    feed, route_id = _feed_for(session, public_id, "route")
+    route = session.get(TransitRoute, (feed.version_id, route_id))
+    if route is None:
+        raise Problem(404, "not-found", "Not Found", f"No route {public_id!r}.")
+    item = _route_dict(route, feed.provider)
+    agency = session.get(TransitAgency, (feed.version_id, route.agency_id or ""))
+    item["agency"] = ({"name": agency.name, "url": agency.url, "timezone": agency.timezone}
+                      if agency else None)
+    return item
+
+
+def get_trip(session: Session, live: Any, public_id: str, *, service_date: date | None = None
+             ) -> dict[str, Any]:
+    """A trip's stops in order with scheduled times on a service day and real-time estimates."""
+    feed, trip_id = _feed_for(session, public_id, "trip")
+    trip = session.get(TransitTrip, (feed.version_id, trip_id))
+    if trip is None:
+        raise Problem(404, "not-found", "Not Found", f"No trip {public_id!r}.")
+    tz = zone(feed.timezone)
+    day = service_date or datetime.now(tz).date()
+    route = session.get(TransitRoute, (feed.version_id, trip.route_id))
+    runs = trip.service_id in active_services(session, feed.version_id, day)
+    update = rt.trip_updates(live, feed.provider, [trip_id]).get(trip_id) if live else None
+    if update and update.get("service_date") not in (None, day.isoformat()):
+        update = None
+    stops = []
+    rows = session.execute(
+        sa.select(TransitStopTime, TransitStop.name)
+        .outerjoin(TransitStop, sa.and_(
+            TransitStop.feed_version_id == TransitStopTime.feed_version_id,
+            TransitStop.stop_id == TransitStopTime.stop_id))
+        .where(TransitStopTime.feed_version_id == feed.version_id,
+               TransitStopTime.trip_id == trip_id)
+        .order_by(TransitStopTime.stop_sequence)).all()
+    for stop_time, name in rows:
+        item: dict[str, Any] = {
+            "stop": f"{feed.provider}:{stop_time.stop_id}", "name": name,
+            "stop_sequence": stop_time.stop_sequence,
+            "arrival": _iso(day, stop_time.arrival_secs, tz),
+            "departure": _iso(day, stop_time.departure_secs, tz),
+            "estimated_departure": None, "delay": None, "cancelled": False,
+        }
+        if update and update.get("matched"):
+            delay, cancelled = _realtime_for_stop(update, stop_time.stop_sequence)
+            item["cancelled"] = cancelled
+            if delay is not None and not cancelled and stop_time.departure_secs is not None:
+                item["delay"] = delay
+                item["estimated_departure"] = _iso(day, stop_time.departure_secs + delay, tz)
+        stops.append(item)
+    return {
+        "id": public_id, "provider": feed.provider, "trip_id": trip_id,
+        "route": _route_dict(route, feed.provider) if route else None,
+        "headsign": trip.headsign, "direction_id": trip.direction_id,
+        "service_date": day.isoformat(), "runs_on_service_date": runs,
+        "frequency_based": trip.frequency_based, "realtime": bool(update), "stops": stops,
+    }
+
+
+def _iso(day: date, secs: int | None, tz: Any) -> str | None:
+    return None if secs is None else at_service_time(day, secs, tz).isoformat()
+
+
+# --- vehicles and alerts ----------------------------------------------------------------------
+
+
+def list_vehicles(session: Session, live: Any,
+                  bbox: tuple[float, float, float, float] | None = None) -> dict[str, Any]:
+    """Live vehicle positions of every provider, optionally inside a box."""
+    providers = sorted({f.provider for f in active_feeds(session)}
+                       | {p.decode() for p in live.smembers(rt.PROVIDERS_KEY)})
+    items = []
+    for provider, vehicles in rt.vehicles(live, providers).items():
+        for v in vehicles:
+            if bbox and not (bbox[0] <= v["lon"] <= bbox[2] and bbox[1] <= v["lat"] <= bbox[3]):
+                continue
+            trip = v.get("trip") or {}
+            items.append({
+                "id": f"{provider}:{v['vehicle_id'] or v['entity_id']}", "provider": provider,
+                "label": v.get("label"),
+                "trip": f"{provider}:{trip['trip_id']}" if trip.get("trip_id") else None,
+                "route": f"{provider}:{trip['route_id']}" if trip.get("route_id") else None,
+                "location": {"type": "Point", "coordinates": [v["lon"], v["lat"]]},
+                "bearing": v.get("bearing"), "speed": v.get("speed"),
+                "current_status": v.get("current_status"),
+                "occupancy_status": v.get("occupancy_status"),
+                "timestamp": datetime.fromtimestamp(v["timestamp"], UTC).isoformat()
+                if v.get("timestamp") else None,
+            })
+    items.sort(key=lambda i: i["id"])
+    return {"items": items}
+
+
+def list_alerts(session: Session, live: Any, *, route: str | None = None,
+                stop: str | None = None, at: datetime | None = None) -> dict[str, Any]:
+    """Alerts active at ``at`` (default now), optionally about one route or stop."""
+    moment = (at or datetime.now(UTC)).timestamp()
+    providers = sorted({f.provider for f in active_feeds(session)}
+                       | {p.decode() for p in live.smembers(rt.PROVIDERS_KEY)})
+    items = []
+    for provider, alerts in rt.alerts(live, providers).items():
+        for alert in alerts:
+            periods = alert.get("active_periods") or []
+            if periods and not any((p.get("start") or 0) <= moment <= (p.get("end") or math.inf)
+                                   for p in periods):
+                continue
+            informed = [{k: (f"{provider}:{v}" if v and k != "agency_id" else v)
+                         for k, v in sel.items()} for sel in alert.get("informed", [])]
+            if route and not any(sel.get("route_id") == route for sel in informed):
+                continue
+            if stop and not any(sel.get("stop_id") == stop for sel in informed):
+                continue
+            items.append({
+                "id": f"{provider}:{alert['entity_id']}", "provider": provider,
+                "cause": alert.get("cause"), "effect": alert.get("effect"),
+                "header": alert.get("header"), "description": alert.get("description"),
+                "url": alert.get("url"),
+                "active_periods": [
+                    {"start": _ts(p.get("start")), "end": _ts(p.get("end"))} for p in periods],
+                "informed": informed,
+            })
+    return {"items": items}
+
+
+def _ts(value: int | None) -> str | None:
+    return datetime.fromtimestamp(value, UTC).isoformat() if value else None
