@@ -34,7 +34,6 @@ import pyproj
 import shapely
 from shapely.geometry import mapping as to_geojson
 from shapely.geometry import shape
-from shapely.ops import transform
 
 from providers.base import FeedFormatError, ValidationReport
 from providers.parking.hours import parse_opening_hours
@@ -223,7 +222,7 @@ class FieldMapping:
             return None
         project = self.to_wgs84(crs)
         if project is not None:
-            geom = transform(project, geom)
+            geom = shapely.transform(geom, project, interleaved=False)
         minx, miny, maxx, maxy = geom.bounds
         if not (valid_coordinates(miny, minx) and valid_coordinates(maxy, maxx)):
             report.error("coordinates_out_of_range", "Coordinates are not valid WGS84 after "
