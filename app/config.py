@@ -45,7 +45,7 @@ class Settings:
     # longest a revoked key keeps working on a worker), and what to do while Redis is down.
     GATEWAY_ENABLED: bool = True
     GATEWAY_API_KEY_RESOLVER: str = "app.accounts.resolver:resolve_api_key"
-    GATEWAY_BEARER_RESOLVER: str = "app.oauth.services:resolve_bearer_token"
+    GATEWAY_BEARER_RESOLVER: str = "app.oauth.tokens:resolve_bearer_token"
     GATEWAY_IDENTITY_TTL_SECONDS: float = 1.0
     GATEWAY_REDIS_DOWN: str = "serve"  # serve (count in process, reconcile later) | refuse (503)
     GATEWAY_REPORT_INTERVAL_SECONDS: float = 0.5

@@ -115,3 +115,22 @@ def test_revoked_key_stops_working_once_the_caches_expire(hub, hub_client, sessi
     hub.extensions["mobihub.gateway"].identities.clear()  # the gateway cache TTL has passed
     hub.extensions["mobihub.credential_cache"].clear()  # and the accounts one
     assert hub_client.get(PROBE, headers=developer.headers).status_code == 401
+
+
+def test_jwt_access_token_from_client_credentials_is_admitted_and_metered(
+        hub, hub_client, session, developer, redis):
+    from app.accounts import services as accounts
+    from app.oauth.services import create_client
+
+    registered = create_client(session, accounts.OPERATOR, developer.app_id)
+    session.flush()
+    token = hub_client.post("/oauth/token", data={
+        "grant_type": "client_credentials", "scope": "parking:read"},
+        auth=(registered.client.client_id, registered.secret))
+    assert token.status_code == 200, token.get_json()
+    bearer = {"Authorization": f"Bearer {token.get_json()['access_token']}"}
+    response = hub_client.get(PROBE, headers=bearer)
+    assert response.status_code == 200
+    assert "RateLimit" in response.headers
+    assert hub.extensions["mobihub.gateway"].recorder.drain()
+    assert pending_calls(redis, developer.app_id) == {"admitted": 1, "rejected": 0}
