@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Flask, render_template
+from flask import Blueprint, Flask, g, render_template
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
 from apis import all_products
@@ -20,6 +20,15 @@ def landing() -> str:
     plans = list_plans(db.session())
     db.session().commit()  # list_plans creates the catalogue on a fresh install
     return render_template("home/landing.html", products=all_products(), plans=plans)
+
+
+@home.before_app_request
+def fresh_csrf_cache() -> None:
+    """Forget a form token cached in ``g`` by an earlier request sharing the app context."""
+    # flask-wtf caches the token in g; tests (and CLI code) can run several requests in one
+    # app context, where a cached token of another session would be wrong.
+    g.pop("csrf_token", None)
+    g.pop("csrf_valid", None)
 
 
 def csrf_failed(error: CSRFError) -> tuple[str, int]:

@@ -174,6 +174,7 @@ def verify(token: str) -> Any:
 def _start_session(user: Any) -> None:
     # Session renewal: drop everything from before the log-in (fixation), new CSRF token too.
     session.clear()
+    g.pop("csrf_token", None)  # generate_csrf caches the old token in g for the request
     session["uid"] = user.id
     session["sid"] = secrets.token_urlsafe(16)
 
@@ -205,6 +206,7 @@ def login() -> Any:
 def logout() -> Response:
     """End the session."""
     session.clear()
+    g.pop("csrf_token", None)
     flash("You are logged out.", "success")
     return redirect(url_for("home.landing"))
 
@@ -238,7 +240,8 @@ def reset_password(token: str) -> Any:
         return render_template("developer/reset_password.html", token=token,
                                error=_form_error(problem)), 422
     _commit()
-    session.clear()
+    session.clear()  # a password change ends every session of this browser
+    g.pop("csrf_token", None)
     if user is not None:
         flash("Your password is changed. Log in with the new one.", "success")
     return redirect(url_for("developer.login"))
