@@ -25,7 +25,7 @@ def csrf_token(client: FlaskClient, path: str) -> str:
 
 
 def post_form(client: FlaskClient, path: str, data: dict[str, str], *,
-              form_page: str | None = None, follow: bool = False):  # noqa: ANN201
+              form_page: str | None = None, follow: bool = False):
     """Post a form the way a browser does: with the token of the page that shows it."""
     token = csrf_token(client, form_page or path)
     return client.post(path, data={"csrf_token": token, **data}, follow_redirects=follow)

@@ -42,9 +42,12 @@ def test_a_key_secret_is_shown_once_and_only_its_hash_is_stored(
     parsed = parse_key(raw)
     assert parsed is not None
     [key] = list_api_keys(session, Actor.user(find_user(session, address)), app_id)
-    assert key.secret_sha256 == hash_secret(parsed.secret) and key.label == "server"
+    assert key.secret_sha256 == hash_secret(parsed.secret)
+    assert key.label == "server"
     page = client.get(f"/developer/apps/{app_id}/keys").get_data(as_text=True)
-    assert key.key_id in page and raw not in page and "Never" in page
+    assert key.key_id in page
+    assert raw not in page
+    assert "Never" in page
     assert 'data-copy="#new-key"' not in page
 
 
@@ -61,11 +64,13 @@ def test_rotating_a_key_keeps_the_old_one_for_the_chosen_overlap(
 
     page = response.get_data(as_text=True)
     assert response.status_code == 200
-    assert f"replaces {old.key_id}" in page and "1 hour" in page
+    assert f"replaces {old.key_id}" in page
+    assert "1 hour" in page
     session.expire_all()
     old, new = list_api_keys(session, actor, app_id)
     assert new.replaces_key_id == old.key_id
-    assert key_status(old) == "active" and old.expires_at is not None
+    assert key_status(old) == "active"
+    assert old.expires_at is not None
     assert (old.expires_at - new.created_at).total_seconds() <= 3600 + 5
 
 
@@ -92,7 +97,8 @@ def test_an_app_can_be_renamed_given_redirect_uris_and_deleted(
 
     bad = post_form(client, settings, {"name": "Renamed",
                                        "redirect_uris": "http://example.org/cb"})
-    assert bad.status_code == 422 and "must be https" in bad.get_data(as_text=True)
+    assert bad.status_code == 422
+    assert "must be https" in bad.get_data(as_text=True)
     post_form(client, settings, {"name": "Renamed", "redirect_uris": "https://example.org/cb"})
     session.expire_all()
     assert session.get(App, app_id).redirect_uris == ["https://example.org/cb"]
@@ -126,4 +132,5 @@ def test_product_page_fills_the_quickstart_with_the_developers_key_id(
     page = client.get("/developer/products/transit").get_data(as_text=True)
 
     assert f"X-API-Key: {key_id}_&lt;secret&gt;" in page
-    assert "requests.get(" in page and "Free" in page
+    assert "requests.get(" in page
+    assert "Free" in page

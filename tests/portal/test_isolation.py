@@ -79,7 +79,8 @@ def test_actions_on_another_organisation_are_not_found_and_change_nothing(
     assert response.status_code == 404
     session.expire_all()
     key = _victim_key(session, victim)
-    assert key.revoked_at is None and key.expires_at is None
+    assert key.revoked_at is None
+    assert key.expires_at is None
     assert key.app.name == "Victim app"
     assert len(list_api_keys(session, Actor.user(find_user(session, victim["email"])),
                              victim["app_id"])) == 1
