@@ -1,0 +1,275 @@
+"""Gateway benchmark: the hub under gunicorn (2 workers) driven by wrk, in one run.
+
+    .venv/bin/python bench/gateway.py [--duration 10] [--connections 32]
+
+(a) the endpoint with the gateway off; (b) the same plus one pipelined Redis call and no auth
+(the physical floor of "count every call"); (c) the gateway with an API key; (d) with a JWT
+access token; (e) nginx (Debian) with auth_request and limit_req in front of (a). Prints req/s
+and p99 for each and the ratios c/b, d/b (target >= 0.85) and c/e (target > 1).
+Needs wrk and nginx (``apt-get install -y wrk nginx``), PostgreSQL is not needed (a scratch
+SQLite file), Redis at MOBIHUB_BENCH_REDIS_URL (default redis://127.0.0.1:6379, a free DB index
+is claimed like the test harness does). Loopback only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import os
+import re
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+ENDPOINT = "/parking/v1/bench/hello"
+
+
+def create_bench_app() -> Any:
+    """The hub plus a JSON hello endpoint under a metered product prefix."""
+    from flask import Blueprint, jsonify
+
+    from app import create_app
+
+    application = create_app()
+    blueprint = Blueprint("bench", __name__)
+
+    @blueprint.get(ENDPOINT)
+    def hello() -> Any:
+        return jsonify(hello="world")
+
+    @blueprint.get("/bench/auth")
+    def auth() -> Any:
+        # nginx auth_request target: the key checked by the same resolver, no metering.
+        from app.gateway.hook import authenticate
+
+        authenticate()
+        return "", 204
+
+    if os.environ.get("BENCH_FLOOR") == "1":
+        client = application.extensions["mobihub.live"].client
+
+        @application.before_request
+        def one_pipelined_call() -> None:
+            from flask import request
+
+            if request.path == ENDPOINT:
+                pipe = client.pipeline(transaction=False)
+                pipe.hincrby("mh:bench:floor", "calls", 1)
+                pipe.execute()
+
+    application.register_blueprint(blueprint)
+    return application
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def claim_redis_index(server_url: str) -> tuple[str, Any, str, int]:
+    import redis
+
+    control = redis.Redis.from_url(f"{server_url}/0")
+    token = secrets.token_hex(8)
+    for index in range(1, int(control.config_get("databases")["databases"])):
+        if control.set(f"mobihub:test-db-claim:{index}", token, nx=True, ex=3600):
+            return f"{server_url}/{index}", control, token, index
+    raise SystemExit("no free Redis DB index")
+
+
+def prepare(env: dict[str, str]) -> tuple[str, str]:
+    """Migrate the scratch database; create an app on an unlimited plan, a key and a JWT."""
+    os.environ.update(env)
+    from app import create_app
+    from app.accounts import services as accounts
+    from app.accounts.models import Plan
+    from app.db import get_db
+    from app.migrate import upgrade
+    from app.oauth.services import create_client
+
+    application = create_app()
+    with application.app_context():
+        upgrade(get_db().engine)
+        session = get_db().session()
+        session.add(Plan(slug="bench", name="bench", requests_per_second=10**6,
+                         burst=10**6, monthly_quota=None, price_per_1000_calls_minor=0))
+        organisation = accounts.create_organisation(session, "Bench", "bench@example.org")
+        app = accounts.create_app(session, accounts.OPERATOR, organisation.id, "bench")
+        accounts.subscribe(session, accounts.OPERATOR, app.id, "parking", "bench")
+        key = accounts.issue_api_key(session, accounts.OPERATOR, app.id,
+                                     scopes=["parking:read"]).raw
+        client = create_client(session, accounts.OPERATOR, app.id)
+        session.commit()
+        response = application.test_client().post(
+            "/oauth/token", data={"grant_type": "client_credentials", "scope": "parking:read"},
+            auth=(client.client.client_id, client.secret))
+        token = response.get_json()["access_token"]
+    return key, token
+
+
+def start_hub(port: int, env: dict[str, str]) -> subprocess.Popen:
+    code = (f"import sys; sys.path.insert(0, {str(ROOT)!r}); "
+            "from bench.gateway import create_bench_app; "
+            "from app.server import run_gunicorn; run_gunicorn(create_bench_app, "
+            f"host='127.0.0.1', port={port}, workers=2, threads=4)")
+    process = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, env=env,
+                               stderr=subprocess.DEVNULL)
+    wait_for(port)
+    return process
+
+
+def wait_for(port: int) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
+        try:
+            connection.request("GET", "/healthz")
+            if connection.getresponse().status == 200:
+                return
+        except OSError:
+            time.sleep(0.2)
+        finally:
+            connection.close()
+    raise SystemExit(f"server on {port} did not start")
+
+
+def stop(process: subprocess.Popen) -> None:
+    process.terminate()
+    process.wait(30)
+
+
+def check(port: int, headers: dict[str, str]) -> None:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    connection.request("GET", ENDPOINT, headers=headers)
+    response = connection.getresponse()
+    response.read()
+    connection.close()
+    if response.status != 200:
+        raise SystemExit(f"warm-up call answered {response.status}")
+
+
+def wrk(port: int, headers: dict[str, str], duration: int, connections: int
+        ) -> tuple[float, float]:
+    args = ["wrk", "-t2", f"-c{connections}", f"-d{duration}s", "--latency"]
+    for name, value in headers.items():
+        args += ["-H", f"{name}: {value}"]
+    output = subprocess.run([*args, f"http://127.0.0.1:{port}{ENDPOINT}"], capture_output=True,
+                            text=True, check=True).stdout
+    if "Non-2xx" in output:
+        raise SystemExit("wrk saw non-2xx answers:\n" + output)
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
+    value, unit = re.search(r"99%\s+([\d.]+)(us|ms|s)", output).groups()
+    p99_ms = float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+    return rps, p99_ms
+
+
+NGINX_CONF = """
+worker_processes 1;
+pid {dir}/nginx.pid;
+error_log {dir}/error.log warn;
+events {{ worker_connections 1024; }}
+http {{
+  access_log off;
+  client_body_temp_path {dir}/body; proxy_temp_path {dir}/proxy;
+  fastcgi_temp_path {dir}/fcgi; uwsgi_temp_path {dir}/uwsgi; scgi_temp_path {dir}/scgi;
+  limit_req_zone $http_x_api_key zone=perkey:10m rate=1000000r/s;
+  upstream hub {{ server 127.0.0.1:{upstream}; keepalive 64; }}
+  server {{
+    listen 127.0.0.1:{port};
+    location = /_auth {{
+      internal;
+      proxy_pass http://hub/bench/auth;
+      proxy_http_version 1.1; proxy_set_header Connection "";
+      proxy_pass_request_body off; proxy_set_header Content-Length "";
+    }}
+    location / {{
+      auth_request /_auth;
+      limit_req zone=perkey burst=1000000 nodelay;
+      proxy_pass http://hub;
+      proxy_http_version 1.1; proxy_set_header Connection "";
+    }}
+  }}
+}}
+"""
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--duration", type=int, default=10)
+    parser.add_argument("--connections", type=int, default=32)
+    options = parser.parse_args()
+    for tool in ("wrk", "nginx"):
+        if shutil.which(tool) is None and not Path(f"/usr/sbin/{tool}").exists():
+            raise SystemExit(f"{tool} is missing: apt-get install -y wrk nginx")
+    redis_url, control, token, index = claim_redis_index(
+        os.environ.get("MOBIHUB_BENCH_REDIS_URL", "redis://127.0.0.1:6379"))
+    scratch = Path(tempfile.mkdtemp(prefix="mobihub-bench-"))
+    env = {**os.environ, "MOBIHUB_INSTANCE_PATH": str(scratch),
+           "MOBIHUB_DATABASE_URL": f"sqlite:///{scratch / 'bench.sqlite3'}",
+           "MOBIHUB_REDIS_URL": redis_url, "MOBIHUB_LOG_LEVEL": "WARNING",
+           "MOBIHUB_USAGE_FLUSH_IN_WORKER": "off"}
+    results: dict[str, tuple[float, float]] = {}
+    try:
+        key, jwt = prepare(env)
+        runs = [
+            ("a", "gateway off", {"MOBIHUB_GATEWAY_ENABLED": "false"}, {}),
+            ("b", "off + 1 pipelined Redis call (floor)",
+             {"MOBIHUB_GATEWAY_ENABLED": "false", "BENCH_FLOOR": "1"}, {}),
+            ("c", "gateway, API key", {}, {"X-API-Key": key}),
+            ("d", "gateway, JWT", {}, {"Authorization": f"Bearer {jwt}"}),
+        ]
+        for label, title, extra, headers in runs:
+            port = free_port()
+            process = start_hub(port, {**env, **extra})
+            try:
+                check(port, headers)
+                wrk(port, headers, 2, options.connections)  # warm-up
+                results[label] = wrk(port, headers, options.duration, options.connections)
+            finally:
+                stop(process)
+            print(f"({label}) {title:40s} {results[label][0]:9.0f} req/s  "
+                  f"p99 {results[label][1]:7.2f} ms", flush=True)
+        upstream = free_port()
+        hub = start_hub(upstream, {**env, "MOBIHUB_GATEWAY_ENABLED": "false"})
+        nginx_dir = scratch / "nginx"
+        nginx_dir.mkdir()
+        port = free_port()
+        (nginx_dir / "nginx.conf").write_text(NGINX_CONF.format(dir=nginx_dir, port=port,
+                                                                upstream=upstream))
+        nginx = subprocess.Popen(["nginx", "-c", str(nginx_dir / "nginx.conf"), "-g",
+                                  "daemon off;"])
+        try:
+            time.sleep(0.5)
+            check(port, {"X-API-Key": key})
+            wrk(port, {"X-API-Key": key}, 2, options.connections)
+            results["e"] = wrk(port, {"X-API-Key": key}, options.duration, options.connections)
+        finally:
+            nginx.terminate()
+            nginx.wait(10)
+            stop(hub)
+        print(f"(e) {'nginx auth_request + limit_req -> (a)':40s} {results['e'][0]:9.0f} req/s  "
+              f"p99 {results['e'][1]:7.2f} ms")
+        rate = {k: v[0] for k, v in results.items()}
+        print(f"c/b = {rate['c'] / rate['b']:.2f}  d/b = {rate['d'] / rate['b']:.2f}  "
+              f"(target >= 0.85)   c/e = {rate['c'] / rate['e']:.2f}  (target > 1)")
+    finally:
+        import redis
+
+        redis.Redis.from_url(redis_url).flushdb()
+        if control.get(f"mobihub:test-db-claim:{index}") == token.encode():
+            control.delete(f"mobihub:test-db-claim:{index}")
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
