@@ -212,12 +212,20 @@ def client(app: Flask) -> FlaskClient:
 
 
 @pytest.fixture
-def api_client(client: FlaskClient) -> FlaskClient:
+def api_client(client: FlaskClient, session: Any) -> FlaskClient:
     """A client whose requests carry a valid credential for every API product.
 
-    The developer-access work (gateway) makes this send a real API key of a test app
-    subscribed to every product; tests of the public APIs use it rather than ``client``.
+    It sends (``X-API-Key``) a real API key of a test app subscribed to every product under
+    the generous ``partner`` plan; tests of the public APIs use it rather than ``client``.
+    ``api_client.api_key`` and ``api_client.app_id`` say which.
     """
+    from tests.factories.accounts import make_api_key, make_developer_app
+
+    developer_app = make_developer_app(session, plan="partner")
+    key = make_api_key(session, developer_app, label="api_client fixture")
+    client.environ_base["HTTP_X_API_KEY"] = key
+    client.api_key = key  # type: ignore[attr-defined]
+    client.app_id = developer_app.id  # type: ignore[attr-defined]
     return client
 
 

@@ -4,9 +4,10 @@ from apis import ApiProduct
 
 
 def _blueprints() -> list:
+    from apis.account.apps.views import blp as apps
     from apis.account.usage.views import blp as usage
 
-    return [usage]
+    return [apps, usage]
 
 
 PRODUCT = ApiProduct(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import wraps
 from typing import Any
 
@@ -69,24 +69,18 @@ def as_user_option(function: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
+def _iso(summary: dict[str, Any]) -> dict[str, Any]:
+    return {k: v.isoformat() if isinstance(v, datetime) else v for k, v in summary.items()}
+
+
 def describe_app(app: App) -> dict[str, Any]:
-    """An app as the CLI and the account API print it."""
-    return {"id": app.id, "name": app.name, "organisation": app.organisation.name,
-            "organisation_id": app.organisation_id, "environment": app.environment,
-            "client_type": app.client_type, "redirect_uris": list(app.redirect_uris or []),
-            "created_at": app.created_at.isoformat()}
+    """An app as the CLI prints it."""
+    return _iso(services.app_summary(app))
 
 
 def describe_key(key: ApiKey) -> dict[str, Any]:
-    """A key's metadata (never its secret)."""
-    def iso(value: Any) -> str | None:
-        return value.isoformat() if value else None
-
-    return {"key_id": key.key_id, "app_id": key.app_id, "environment": key.environment,
-            "label": key.label, "scopes": list(key.scopes or []),
-            "status": services.key_status(key), "created_at": iso(key.created_at),
-            "expires_at": iso(key.expires_at), "revoked_at": iso(key.revoked_at),
-            "last_used_at": iso(key.last_used_at), "replaces_key_id": key.replaces_key_id}
+    """A key's metadata as the CLI prints it (never its secret)."""
+    return _iso(services.key_summary(key))
 
 
 # --- orgs -------------------------------------------------------------------------------------

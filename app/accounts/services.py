@@ -12,6 +12,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from argon2 import PasswordHasher
@@ -442,12 +443,14 @@ def issue_api_key(session: Session, actor: Actor, app_id: int, *, label: str = "
     return IssuedKey(key, raw)
 
 
-def get_api_key(session: Session, actor: Actor, key_id: str) -> ApiKey:
-    """One key by its id (``mob_live_…``), if the actor belongs to its app's organisation."""
+def get_api_key(session: Session, actor: Actor, key_id: str, app_id: int | None = None
+                ) -> ApiKey:
+    """One key by its id (``mob_live_…``), if the actor belongs to its app's organisation
+    (and, when ``app_id`` is given, if it belongs to that app)."""
     if not KEY_ID_PATTERN.match(key_id or ""):
         raise _invalid(f"{key_id!r} is not a key id (mob_live_… or mob_test_…, no secret).")
     key = session.scalar(sa.select(ApiKey).where(ApiKey.key_id == key_id))
-    if key is None:
+    if key is None or (app_id is not None and key.app_id != app_id):
         raise _not_found("API key")
     authorise(session, actor, key.app.organisation_id, what="API key")
     return key
@@ -490,6 +493,23 @@ def revoke_api_key(session: Session, actor: Actor, key_id: str) -> ApiKey:
         session.flush()
     _after_commit_bump_epoch(session)
     return key
+
+
+def app_summary(app: App) -> dict[str, Any]:
+    """An app as the CLI and the account API show it."""
+    return {"id": app.id, "name": app.name, "organisation": app.organisation.name,
+            "organisation_id": app.organisation_id, "environment": app.environment,
+            "client_type": app.client_type, "redirect_uris": list(app.redirect_uris or []),
+            "created_at": app.created_at}
+
+
+def key_summary(key: ApiKey) -> dict[str, Any]:
+    """A key's metadata as the CLI and the account API show it (never its secret)."""
+    return {"key_id": key.key_id, "app_id": key.app_id, "environment": key.environment,
+            "label": key.label, "scopes": list(key.scopes or []), "status": key_status(key),
+            "created_at": key.created_at, "expires_at": key.expires_at,
+            "revoked_at": key.revoked_at, "last_used_at": key.last_used_at,
+            "replaces_key_id": key.replaces_key_id}
 
 
 def key_status(key: ApiKey, at: datetime | None = None) -> str:

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from app.accounts.services import MANAGE_APPS, Actor, authorise, get_app, now
 from app.errors import Problem
+from app.gateway.identity import Identity
 from app.oauth.models import OAuthClient, sha256_hex
 
 
@@ -47,6 +48,13 @@ def create_client(session: Session, actor: Actor, app_id: int) -> RegisteredClie
     session.add(client)
     session.flush()
     return RegisteredClient(client, secret)
+
+
+def resolve_bearer_token(token: str) -> Identity | None:
+    """The gateway's bearer resolver: a JWT access token verified locally (see tokens.py)."""
+    from app.oauth.tokens import resolve_bearer_token as resolve
+
+    return resolve(token)
 
 
 def list_clients(session: Session, actor: Actor, app_id: int) -> list[OAuthClient]:

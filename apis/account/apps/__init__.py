@@ -1,0 +1,1 @@
+"""Your organisation's apps and their API keys."""
