@@ -81,7 +81,7 @@ class DepartureSchema(ma.Schema):
     trip = ma.fields.String(metadata={"description": "Public trip id"})
     stop = ma.fields.String(metadata={"description": "The stop or platform departed from"})
     stop_sequence = ma.fields.Integer()
-    service_date = ma.fields.Date()
+    service_date = ma.fields.String(metadata={"description": "Service day, YYYY-MM-DD"})
     route = ma.fields.Nested(RouteRefSchema)
     headsign = ma.fields.String(allow_none=True)
     scheduled = ma.fields.String(metadata={"description": "ISO 8601, agency time zone"})

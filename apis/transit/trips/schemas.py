@@ -34,7 +34,7 @@ class TripSchema(ma.Schema):
     route = ma.fields.Nested(RouteSchema, allow_none=True)
     headsign = ma.fields.String(allow_none=True)
     direction_id = ma.fields.Integer(allow_none=True)
-    service_date = ma.fields.Date()
+    service_date = ma.fields.String(metadata={"description": "Service day, YYYY-MM-DD"})
     runs_on_service_date = ma.fields.Boolean()
     frequency_based = ma.fields.Boolean()
     realtime = ma.fields.Boolean()
