@@ -12,7 +12,9 @@ from app.accounts.services import get_or_create_organisation
 DEMO_ORGANISATION = "MobiHub Demo"
 
 # Each step is ``module:function(session) -> Iterator[str]``; later domains add theirs here.
-DEMO_STEPS: list[str] = []
+DEMO_STEPS: list[str] = [
+    "app.accounts.demo:demo_developer_access",
+]
 
 
 def run_demo(session: Session) -> Iterator[str]:
