@@ -1,0 +1,151 @@
+"""Benchmark: import HART and NYC subway into SQLite and PostgreSQL, against two baselines.
+
+Prints stop_times rows per second, wall time and peak memory (max RSS of a fresh process per
+case) for: our import (adapter + writer, the real sync) on SQLite and on
+PostgreSQL; PostgreSQL ``COPY`` of the same stop_times rows into a bare table (the ceiling);
+and ``gtfs_kit.read_feed`` of the same zip (a peer that only parses into pandas).
+
+    .venv/bin/python bench/gtfs_import.py [--feeds hart,nyc] [--pg postgresql://postgres@127.0.0.1:5432/postgres]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import multiprocessing
+import resource
+import secrets
+import sys
+import tempfile
+import time
+import zipfile
+from functools import partial
+from pathlib import Path
+
+import sqlalchemy as sa
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from app import create_app  # noqa: E402
+from app.db import db  # noqa: E402
+from app.migrate import upgrade  # noqa: E402
+from providers.fetch import Payload  # noqa: E402
+from providers.sync import import_payload  # noqa: E402
+
+DATA = ROOT.parent / "shared" / "data" / "gtfs"
+FEEDS = {"hart": DATA / "hart-tampa/hart.zip", "nyc": DATA / "nyc-subway-2018/nyc_subway.zip"}
+
+
+def _child(fn, queue) -> None:
+    start = time.perf_counter()
+    count = fn()
+    wall = time.perf_counter() - start
+    queue.put((count, wall, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024))
+
+
+def measure(fn):
+    """Run one case in a fresh process: (rows, wall seconds, peak RSS in MB of that process)."""
+    context = multiprocessing.get_context("fork")
+    queue = context.Queue()
+    process = context.Process(target=_child, args=(fn, queue))
+    process.start()
+    result = queue.get()
+    process.join()
+    return result
+
+
+def our_import(url: str, path: Path, instance: str) -> int:
+    app = create_app({"DATABASE_URL": url, "INSTANCE_PATH": instance, "LOG_LEVEL": "WARNING",
+                      "REDIS_URL": ""})
+    upgrade(db.state(app).engine)
+    with app.app_context():
+        outcome = import_payload(db.session(), provider=f"bench-{path.stem}",
+                                 payload=Payload(path.read_bytes(), str(path)),
+                                 format_name="gtfs", config={})
+        assert outcome.ok, outcome.message
+        count = outcome.counts["stop_times"]
+    db.state(app).engine.dispose()
+    return count
+
+
+def copy_baseline(url: str, path: Path) -> int:
+    """COPY the raw stop_times rows into a bare unindexed table: the ceiling."""
+    engine = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://"))
+    with engine.begin() as connection:
+        connection.exec_driver_sql("CREATE TEMP TABLE bare_stop_times (trip_id text, "
+                                   "arrival text, departure text, stop_id text, seq int)")
+        driver = connection.connection.driver_connection
+        count = 0
+        with zipfile.ZipFile(path) as archive, archive.open("stop_times.txt") as raw:
+            reader = csv.reader(io.TextIOWrapper(raw, "utf-8-sig", newline=""))
+            header = [h.strip() for h in next(reader)]
+            idx = [header.index(c) for c in ("trip_id", "arrival_time", "departure_time",
+                                              "stop_id", "stop_sequence")]
+            with driver.cursor() as cursor, cursor.copy(
+                    "COPY bare_stop_times FROM STDIN") as copy:
+                for row in reader:
+                    copy.write_row([row[i] for i in idx])
+                    count += 1
+    engine.dispose()
+    return count
+
+
+def gtfs_kit_baseline(path: Path) -> int:
+    import gtfs_kit
+
+    feed = gtfs_kit.read_feed(path, dist_units="km")
+    return len(feed.stop_times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--feeds", default="hart,nyc")
+    parser.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432/postgres")
+    args = parser.parse_args()
+    admin = sa.create_engine(args.pg.replace("postgresql://", "postgresql+psycopg://"),
+                             isolation_level="AUTOCOMMIT")
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in args.feeds.split(","):
+            path = FEEDS[name]
+            dbname = f"mobihub_bench_{secrets.token_hex(3)}"
+            with admin.connect() as c:
+                c.exec_driver_sql(f'CREATE DATABASE "{dbname}"')
+            pg_url = args.pg.rsplit("/", 1)[0] + f"/{dbname}"
+            try:
+                cases = {
+                    "COPY baseline (PostgreSQL)": partial(copy_baseline, pg_url, path),
+                    "gtfs_kit.read_feed": partial(gtfs_kit_baseline, path),
+                    "mobihub import SQLite": partial(
+                        our_import, f"sqlite:///{tmp}/{name}.sqlite3", path, f"{tmp}/i-{name}"),
+                    "mobihub import PostgreSQL": partial(our_import, pg_url, path,
+                                                         f"{tmp}/p-{name}"),
+                }
+                results = {}
+                for label, fn in cases.items():
+                    count, wall, peak = measure(fn)
+                    results[label] = wall
+                    rows.append((name, label, count, wall, count / wall, peak))
+                ceiling = results["COPY baseline (PostgreSQL)"]
+                rows.append((name, "ratio PostgreSQL import / COPY", 0,
+                             results["mobihub import PostgreSQL"] / ceiling, 0, 0))
+                rows.append((name, "ratio gtfs_kit / PostgreSQL import", 0,
+                             results["gtfs_kit.read_feed"] / results["mobihub import PostgreSQL"],
+                             0, 0))
+            finally:
+                with admin.connect() as c:
+                    c.exec_driver_sql(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
+    print(f"{'feed':<5} {'case':<36} {'stop_times':>10} {'wall s':>8} {'rows/s':>10} "
+          f"{'peak MB':>8}")
+    for feed, label, count, wall, rate, peak in rows:
+        if label.startswith("ratio"):
+            print(f"{feed:<5} {label:<36} {'':>10} {wall:>8.2f}x")
+        else:
+            print(f"{feed:<5} {label:<36} {count:>10,} {wall:>8.2f} {rate:>10,.0f} {peak:>8.1f}")
+    print("peak MB: max RSS of the process that ran the case (each case runs in its own).")
+
+
+if __name__ == "__main__":
+    main()
