@@ -25,6 +25,7 @@ A field spec is a dotted path, a list of paths (joined), or an object with ``fie
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
@@ -52,6 +53,7 @@ from providers.parking.records import (
     parse_int,
     valid_coordinates,
 )
+from providers.parking.tariff import Tariff, TariffError
 
 TEXT_FIELDS = ("source_id", "name", "address", "operator", "url", "description",
                "opening_hours", "wkt")
@@ -260,7 +262,7 @@ class FieldMapping:
             payment_methods=_list(get("payment_methods")), operator=_text(get("operator")),
             url=_text(get("url")), description=_text(get("description")),
             ev_charging=bool(ev) or "ev_charging" in categories,
-            tariff=get("tariff") if isinstance(get("tariff"), dict) else None,
+            tariff=_tariff(get("tariff"), report, where),
             attributes=self._nested("attributes", get),
         )
         if any(self.has(n) for n in ("free", "occupied", "status")):
@@ -282,7 +284,7 @@ class FieldMapping:
                           geometry=to_geojson(geom),
                           kind=_text(get("kind")) or ("segment" if segment else "area"),
                           capacity=parse_int(get("capacity")), rules=rules,
-                          tariff=get("tariff") if isinstance(get("tariff"), dict) else None)
+                          tariff=_tariff(get("tariff"), report, where))
 
     def _reading(self, source_id: str, get: Callable[[str], Any], report: ValidationReport,
                  where: dict[str, Any]) -> AvailabilityRecord | None:
@@ -310,6 +312,26 @@ class FieldMapping:
 
     def _nested(self, name: str, get: Callable[[str], Any]) -> dict[str, Any]:
         return dict(get(f"{name}.*") or {})
+
+
+def _tariff(value: Any, report: ValidationReport, where: dict[str, Any]) -> dict[str, Any] | None:
+    # A tariff is a structured document (providers.parking.tariff); CSV cells hold it as JSON.
+    if value in (None, ""):
+        return None
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except json.JSONDecodeError as exc:
+            report.warning("invalid_tariff", f"The tariff is not JSON ({exc.msg}); the record "
+                           "is kept without it.", field="tariff", **where)
+            return None
+    try:
+        Tariff.from_dict(value)
+    except TariffError as exc:
+        report.warning("invalid_tariff", f"The tariff is invalid ({exc}); the record is kept "
+                       "without it.", field="tariff", **where)
+        return None
+    return dict(value)
 
 
 def _check_spec(name: str, spec: Any) -> None:

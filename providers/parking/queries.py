@@ -36,7 +36,7 @@ GEOD = Geod(ellps="WGS84")
 METRES_PER_DEG_LAT = 111_320.0
 DEFAULT_STALE_AFTER_SECONDS = 900
 _SCAN_BATCH = 500
-_SHAPES: dict[int, Any] = {}
+_SHAPES: dict[tuple[Any, ...], Any] = {}
 _SHAPES_MAX = 200_000
 
 
@@ -357,12 +357,13 @@ def availability_history(session: Session, facility_id: str, *, start: datetime,
 # --- zones ------------------------------------------------------------------------------------
 
 
-def _zone_shape(zone_id: int, geometry: dict[str, Any]) -> Any:
-    found = _SHAPES.get(zone_id)
+def _zone_shape(key: tuple[Any, ...], geometry: dict[str, Any]) -> Any:
+    # Parsed geometries are cached per row id *and* bounds: SQLite may reuse a rolled-back id.
+    found = _SHAPES.get(key)
     if found is None:
         if len(_SHAPES) >= _SHAPES_MAX:
             _SHAPES.clear()
-        found = _SHAPES[zone_id] = shape(geometry)
+        found = _SHAPES[key] = shape(geometry)
     return found
 
 
@@ -370,7 +371,8 @@ def zones_at(session: Session, lat: float, lon: float) -> list[dict[str, Any]]:
     """Zones that contain the point, or street segments within their width of it (nearest first)."""
     pad = 50.0 / METRES_PER_DEG_LAT  # widest street segment buffer we honour
     rows = session.execute(
-        sa.select(ParkingZone.id, ParkingZone.geometry, ParkingZone.kind, ParkingZone.rules)
+        sa.select(ParkingZone.id, ParkingZone.geometry, ParkingZone.rules, ParkingZone.min_lat,
+                  ParkingZone.min_lon, ParkingZone.max_lat, ParkingZone.max_lon)
         .where(ParkingZone.feed_version_id.in_(active_version_ids()),
                ParkingZone.min_lat <= lat + pad, ParkingZone.max_lat >= lat - pad,
                ParkingZone.min_lon <= lon + pad * 2, ParkingZone.max_lon >= lon - pad * 2,
@@ -379,8 +381,8 @@ def zones_at(session: Session, lat: float, lon: float) -> list[dict[str, Any]]:
     ).all()
     hits: list[tuple[float, int]] = []
     cos_lat = math.cos(math.radians(lat))
-    for zone_id, geometry, _kind, rules in rows:
-        geom = _zone_shape(zone_id, geometry)
+    for zone_id, geometry, rules, *bounds in rows:
+        geom = _zone_shape((zone_id, *bounds), geometry)
         if geom.geom_type.endswith("Polygon"):
             if geom.covers(Point(lon, lat)):
                 hits.append((0.0, zone_id))
