@@ -313,13 +313,13 @@ def availability_history(session: Session, facility_id: str, *, start: datetime,
                          end: datetime, interval: timedelta) -> dict[str, Any]:
     """Readings of a facility between ``start`` and ``end``, aggregated per ``interval``."""
     if end <= start:
-        raise Problem(400, "invalid-range", "Invalid time range", "'to' must be after 'from'.")
+        raise Problem(422, "invalid-range", "Invalid time range", "'to' must be after 'from'.")
     if interval.total_seconds() < 60:
-        raise Problem(400, "invalid-range", "Invalid time range",
+        raise Problem(422, "invalid-range", "Invalid time range",
                       "The interval must be at least 60 seconds.")
     buckets_needed = (end - start) / interval
     if buckets_needed > 5000:
-        raise Problem(400, "invalid-range", "Invalid time range",
+        raise Problem(422, "invalid-range", "Invalid time range",
                       f"That range holds {int(buckets_needed)} intervals; at most 5000 fit "
                       "one response. Use a longer interval or a shorter range.")
     facility, slug = find_facility(session, facility_id)

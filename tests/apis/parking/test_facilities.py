@@ -190,4 +190,5 @@ def test_history_is_aggregated_by_interval(api_client, headers, session, redis):
     assert items[1]["start"] == "2026-03-02T08:15:00+00:00"
     too_many = api_client.get(f"{URL}/testcity:a/availability?from=2020-01-01T00:00:00Z"
                               f"&to={end}&interval=60", headers=headers)
-    assert too_many.status_code == 400
+    assert too_many.status_code == 422
+    assert too_many.get_json()["type"].endswith("/invalid-range")
