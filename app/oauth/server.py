@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from authlib.common.security import generate_token
 from authlib.integrations.flask_oauth2 import AuthorizationServer
 from authlib.oauth2.rfc6749 import grants
-from authlib.oauth2.rfc6749.errors import InvalidRequestError
+from authlib.oauth2.rfc6749.errors import InvalidRequestError, InvalidScopeError
 from authlib.oauth2.rfc6750 import BearerTokenGenerator
 from authlib.oauth2.rfc7009 import RevocationEndpoint
 from authlib.oauth2.rfc7636 import CodeChallenge
@@ -83,6 +83,14 @@ class ClientCredentialsGrant(grants.ClientCredentialsGrant):
     """RFC 6749 section 4.4, with the secret in Basic auth or in the form body."""
 
     TOKEN_ENDPOINT_AUTH_METHODS = list(CONFIDENTIAL_AUTH_METHODS)
+
+    def validate_token_request(self) -> None:
+        super().validate_token_request()
+        # RFC 6749 section 5.2 invalid_scope: asking only for products the app is not
+        # subscribed to is an error, not an empty token.
+        requested = self.request.payload.scope
+        if requested and not self.client.get_allowed_scope(requested):
+            raise InvalidScopeError("The app is not subscribed to the products of this scope.")
 
 
 class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
