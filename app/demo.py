@@ -14,6 +14,7 @@ DEMO_ORGANISATION = "MobiHub Demo"
 # Each step is ``module:function(session) -> Iterator[str]``; later domains add theirs here.
 DEMO_STEPS: list[str] = [
     "app.accounts.demo:demo_developer_access",
+    "providers.transit.demo:demo_transit",
 ]
 
 

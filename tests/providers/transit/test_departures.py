@@ -70,3 +70,19 @@ def test_limit_caps_the_board(session):
     import_gtfs_bytes(session, gtfs_zip())
     items = board(session, datetime(2024, 7, 2, 10, 0), window_minutes=60, limit=2)
     assert len(items) == 2
+
+
+def test_demo_network_is_generated_labelled_and_idempotent(session, mobihub):
+    from providers.transit.demo import demo_transit
+
+    first = list(demo_transit(session))
+    assert "generated demo network" in first[0]
+    assert "unchanged" not in first[0].lower()
+    again = list(demo_transit(session))
+    assert "Identical" in again[0]
+    board = departures(session, None, "demo-transit:CENTRAL",
+                       at=datetime(2025, 5, 5, 23, 55, tzinfo=ZoneInfo("Europe/Brussels")),
+                       window_minutes=30)
+    assert board["items"]
+    assert any(d["service_date"] == "2025-05-05" and d["scheduled"].startswith("2025-05-06")
+               for d in board["items"])  # the 24:xx runs after midnight
