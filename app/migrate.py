@@ -36,3 +36,16 @@ def current_revisions(engine: Engine) -> set[str]:
 def head_revisions(engine: Engine) -> set[str]:
     """The newest revisions the code knows."""
     return set(ScriptDirectory.from_config(alembic_config(engine)).get_heads())
+
+
+def pending_revisions(engine: Engine) -> set[str]:
+    """Revisions the code knows that the database has not applied yet.
+
+    Alembic keeps only the tips of what was applied in its version table (a revision that
+    another one ``depends_on`` drops out of it), so compare against everything below them.
+    """
+    script = ScriptDirectory.from_config(alembic_config(engine))
+    current = tuple(current_revisions(engine))
+    applied = {rev.revision for rev in script.revision_map.iterate_revisions(current, "base")}
+    known = {rev.revision for rev in script.walk_revisions()}
+    return known - applied
