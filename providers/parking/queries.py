@@ -128,9 +128,13 @@ def search_facilities(session: Session, live: Any, search: FacilitySearch) -> di
     now = search.now or datetime.now().astimezone()
     after = decode_cursor(search.cursor)
     columns = [ParkingFacility.id, ParkingFacility.lat, ParkingFacility.lon,
-               ParkingFacility.provider_id, ParkingFacility.source_id,
-               ParkingFacility.opening_times]
-    query = sa.select(*columns).where(ParkingFacility.feed_version_id.in_(active_version_ids()))
+               ParkingFacility.provider_id, ParkingFacility.source_id]
+    if search.open_at is not None:
+        columns.append(ParkingFacility.opening_times)
+    # "+ 0" keeps SQLite's planner on the lat/lon index instead of the version index (every
+    # row of a big active version matches that one); PostgreSQL plans it the same either way.
+    query = sa.select(*columns).where(
+        (ParkingFacility.feed_version_id + 0).in_(active_version_ids()))
     if search.near:
         query = query.where(*_box_around(search.lat, search.lon, search.radius))  # type: ignore[arg-type]
     if search.bbox:
@@ -373,7 +377,7 @@ def zones_at(session: Session, lat: float, lon: float) -> list[dict[str, Any]]:
     rows = session.execute(
         sa.select(ParkingZone.id, ParkingZone.geometry, ParkingZone.rules, ParkingZone.min_lat,
                   ParkingZone.min_lon, ParkingZone.max_lat, ParkingZone.max_lon)
-        .where(ParkingZone.feed_version_id.in_(active_version_ids()),
+        .where((ParkingZone.feed_version_id + 0).in_(active_version_ids()),
                ParkingZone.min_lat <= lat + pad, ParkingZone.max_lat >= lat - pad,
                ParkingZone.min_lon <= lon + pad * 2, ParkingZone.max_lon >= lon - pad * 2,
                sa.or_(ParkingZone.min_lat >= lat - ZONE_WINDOW_DEG - pad,
@@ -408,7 +412,7 @@ def zones_in_bbox(session: Session, bbox: tuple[float, float, float, float], *, 
     after = decode_cursor(cursor).get("i", 0)
     ids = session.scalars(
         sa.select(ParkingZone.id)
-        .where(ParkingZone.feed_version_id.in_(active_version_ids()),
+        .where((ParkingZone.feed_version_id + 0).in_(active_version_ids()),
                ParkingZone.min_lat <= max_lat, ParkingZone.max_lat >= min_lat,
                ParkingZone.min_lon <= max_lon, ParkingZone.max_lon >= min_lon,
                sa.or_(ParkingZone.min_lat >= min_lat - ZONE_WINDOW_DEG,

@@ -1,0 +1,216 @@
+"""Parking query latency at 100,000 facilities and zones, on SQLite and PostgreSQL.
+
+Scales the real facility set (every parking file in ../shared/data/parking) and the real
+Friedrichshafen street segments up to N jittered copies each, then times, through the full
+Flask stack (test client, gateway off so only the parking work is measured):
+
+- ``near``: GET /parking/v1/facilities?lat&lon&radius=1000&limit=10 (10 nearest within 1 km)
+- ``zone``: GET /parking/v1/zones?lat&lon (the zone or segment at a point)
+- ``trivial``: GET /healthz, the baseline measured in the same run
+
+and prints p50/p99 in milliseconds and the ratio to the baseline. Target: p99 < 5 ms.
+
+    .venv/bin/python bench/parking_queries.py [--count 100000] [--queries 2000]
+        [--backend sqlite|postgresql|both]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import secrets
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from app import create_app  # noqa: E402
+from app.db import Database, db, utcnow  # noqa: E402
+from app.migrate import upgrade  # noqa: E402
+from providers.models import Feed, FeedVersion, Provider  # noqa: E402
+from providers.parking.models import ParkingFacility, ParkingZone  # noqa: E402
+from providers.parking.store import ZONE_WINDOW_DEG  # noqa: E402
+from providers.registry import get_adapter  # noqa: E402
+
+DATA = Path(os.environ.get("MOBIHUB_TESTDATA") or ROOT.parent / "shared" / "data") / "parking"
+POSTGRES_ADMIN = os.environ.get("MOBIHUB_TEST_POSTGRES_URL",
+                                "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+JITTER_DEG = 0.25
+
+
+def real_records() -> tuple[list[Any], list[Any]]:
+    """Every real facility and the real street segments, through the real adapters."""
+    facilities: list[Any] = []
+    for path in sorted((DATA / "datex2").glob("*-static.xml")):
+        facilities += get_adapter("datex2").parse(path.read_bytes(), {}).records["facilities"]
+    for path in sorted((DATA / "parkapi-v1").glob("*.geojson")):
+        facilities += get_adapter("parkapi").parse(path.read_bytes(), {}).records["facilities"]
+    mappings = ROOT / "docs" / "mappings"
+    for name, fmt, file in (("karlsruhe", "geojson", "json/karlsruhe.json"),
+                            ("freiburg", "geojson", "json/freiburg.json"),
+                            ("herrenberg", "geojson", "json/herrenberg.json"),
+                            ("heidelberg", "geojson", "json/heidelberg.json"),
+                            ("pforzheim", "geojson", "json/pforzheim.json"),
+                            ("bielefeld", "csv", "csv/bielefeld.csv"),
+                            ("reutlingen", "csv", "csv/reutlingen.csv")):
+        config = {"mapping": yaml.safe_load((mappings / f"{name}.yaml").read_text())}
+        facilities += get_adapter(fmt).parse((DATA / file).read_bytes(), config
+                                             ).records["facilities"]
+    config = {"mapping": yaml.safe_load((mappings / "friedrichshafen_easypark.yaml").read_text())}
+    zones = get_adapter("csv").parse((DATA / "csv/friedrichshafen_easypark.csv").read_bytes(),
+                                     config).records["zones"]
+    return facilities, zones
+
+
+def load(session: Any, facilities: list[Any], zones: list[Any], count: int,
+         rng: random.Random) -> list[tuple[float, float]]:
+    """Insert ``count`` jittered facilities and zones under one active version."""
+    provider = Provider(slug=f"bench-{secrets.token_hex(3)}", name="bench")
+    session.add(provider)
+    session.flush()
+    feed = Feed(provider_id=provider.id, format="bench", config={})
+    session.add(feed)
+    session.flush()
+    version = FeedVersion(feed_id=feed.id, content_sha256="0" * 64, status="active",
+                          imported_at=utcnow())
+    session.add(version)
+    session.flush()
+    points = []
+    rows = []
+    for i in range(count):
+        base = facilities[i % len(facilities)]
+        dlat, dlon = (0.0, 0.0) if i < len(facilities) else (
+            rng.uniform(-JITTER_DEG, JITTER_DEG), rng.uniform(-JITTER_DEG, JITTER_DEG))
+        lat, lon = base.lat + dlat, base.lon + dlon
+        points.append((lat, lon))
+        rows.append({"feed_version_id": version.id, "provider_id": provider.id,
+                     "source_id": f"f{i}", "name": base.name, "kind": base.kind, "lat": lat,
+                     "lon": lon, "capacity": base.capacity, "capacity_by_category": {},
+                     "payment_methods": [], "attributes": {}, "ev_charging": base.ev_charging,
+                     "opening_hours": base.opening_hours, "opening_times": base.opening_times})
+        if len(rows) == 5000:
+            session.execute(sa.insert(ParkingFacility), rows)
+            rows.clear()
+    if rows:
+        session.execute(sa.insert(ParkingFacility), rows)
+    rows = []
+    for i in range(count):
+        base = zones[i % len(zones)]
+        dlat, dlon = (0.0, 0.0) if i < len(zones) else (
+            rng.uniform(-JITTER_DEG, JITTER_DEG), rng.uniform(-JITTER_DEG, JITTER_DEG))
+        coords = [[x + dlon, y + dlat] for x, y in base.geometry["coordinates"]]
+        xs, ys = [c[0] for c in coords], [c[1] for c in coords]
+        rows.append({"feed_version_id": version.id, "provider_id": provider.id,
+                     "source_id": f"z{i}", "name": base.name, "kind": base.kind,
+                     "geometry": {"type": "LineString", "coordinates": coords},
+                     "min_lat": min(ys), "max_lat": max(ys), "min_lon": min(xs),
+                     "max_lon": max(xs), "large": max(ys) - min(ys) > ZONE_WINDOW_DEG,
+                     "rules": base.rules})
+        if len(rows) == 5000:
+            session.execute(sa.insert(ParkingZone), rows)
+            rows.clear()
+    if rows:
+        session.execute(sa.insert(ParkingZone), rows)
+    session.commit()
+    return points
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def time_requests(client: Any, urls: list[str]) -> list[float]:
+    """Milliseconds per request; every response must be a 200."""
+    for url in urls[:50]:  # warm caches and connections
+        client.get(url)
+    timings = []
+    for url in urls:
+        start = time.perf_counter()
+        response = client.get(url)
+        timings.append((time.perf_counter() - start) * 1000)
+        if response.status_code != 200:
+            raise SystemExit(f"{url} answered {response.status_code}: {response.data[:300]!r}")
+    return timings
+
+
+def run(backend: str, url: str, count: int, queries: int, records: tuple[list, list]) -> None:
+    app = create_app({"DATABASE_URL": url, "REDIS_URL": "", "GATEWAY_ENABLED": False,
+                      "LOG_LEVEL": "WARNING", "TESTING": False,
+                      "INSTANCE_PATH": tempfile.mkdtemp(prefix="bench-parking-")})
+    engine = Database.state(app).engine
+    upgrade(engine)
+    rng = random.Random(42)
+    with app.app_context():
+        started = time.perf_counter()
+        points = load(db.session(), records[0], records[1], count, rng)
+        load_seconds = time.perf_counter() - started
+        if backend == "postgresql":
+            with engine.begin() as connection:
+                connection.execute(sa.text("ANALYZE parking_facility; ANALYZE parking_zone"))
+    client = app.test_client()
+    segment_points = []
+    for zone in records[1]:
+        (x1, y1), (x2, y2) = zone.geometry["coordinates"][:2]
+        segment_points.append(((y1 + y2) / 2, (x1 + x2) / 2))
+    near_urls, zone_urls = [], []
+    for _ in range(queries):
+        lat, lon = rng.choice(points)
+        near_urls.append(f"/parking/v1/facilities?lat={lat + rng.uniform(-0.003, 0.003):.6f}"
+                         f"&lon={lon + rng.uniform(-0.003, 0.003):.6f}&radius=1000&limit=10")
+        zlat, zlon = rng.choice(segment_points)
+        zone_urls.append(f"/parking/v1/zones?lat={zlat:.7f}&lon={zlon:.7f}")
+    rows = {}
+    rows["trivial /healthz"] = time_requests(client, ["/healthz"] * queries)
+    rows["near 10 within 1 km"] = time_requests(client, near_urls)
+    rows["zone at point"] = time_requests(client, zone_urls)
+    found = sum(bool(client.get(u).get_json()["items"]) for u in zone_urls[:200])
+    baseline = statistics.median(rows["trivial /healthz"])
+    print(f"\n{backend}: {count:,} facilities + {count:,} zones (loaded in "
+          f"{load_seconds:.1f} s), {queries:,} requests each")
+    print(f"{'query':<22} {'p50 ms':>8} {'p99 ms':>8} {'p50/trivial':>12} {'p99 < 5 ms':>11}")
+    for name, timings in rows.items():
+        p50, p99 = percentile(timings, 0.5), percentile(timings, 0.99)
+        print(f"{name:<22} {p50:>8.2f} {p99:>8.2f} {p50 / baseline:>11.1f}x "
+              f"{'yes' if p99 < 5 else 'NO':>11}")
+    print(f"(zone lookups on a segment midpoint that found a zone: {found}/200)")
+    engine.dispose()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--count", type=int, default=100_000)
+    parser.add_argument("--queries", type=int, default=2000)
+    parser.add_argument("--backend", choices=("sqlite", "postgresql", "both"), default="both")
+    args = parser.parse_args()
+    records = real_records()
+    print(f"real data: {len(records[0]):,} facilities, {len(records[1]):,} street segments")
+    if args.backend in ("sqlite", "both"):
+        with tempfile.TemporaryDirectory() as folder:
+            run("sqlite", f"sqlite:///{folder}/bench.sqlite3", args.count, args.queries, records)
+    if args.backend in ("postgresql", "both"):
+        name = f"mobihub_bench_parking_{os.getpid()}"
+        admin = sa.create_engine(POSTGRES_ADMIN, isolation_level="AUTOCOMMIT")
+        with admin.connect() as connection:
+            connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+        try:
+            url = sa.engine.make_url(POSTGRES_ADMIN).set(database=name)
+            run("postgresql", url.render_as_string(hide_password=False), args.count,
+                args.queries, records)
+        finally:
+            with admin.connect() as connection:
+                connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            admin.dispose()
+
+
+if __name__ == "__main__":
+    main()
