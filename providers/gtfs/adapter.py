@@ -21,7 +21,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from providers.base import AdapterInfo, ImportResult, ValidationReport
-from providers.gtfs.reader import CsvFile, GtfsArchive
+from providers.gtfs.reader import CsvFile, GtfsArchive, printable
 
 # GTFS reference, "Dataset Files": required files and, per file, required fields.
 REQUIRED_FILES = ("agency", "stops", "routes", "trips", "stop_times")
@@ -137,8 +137,9 @@ class _Table:
 
     def problem(self, code: str, message: str, field: str | None = None, value: Any = None,
                 severity: str = "error") -> None:
-        self.report.add(code, severity, message, file=self.file.name,  # type: ignore[arg-type]
-                        line=self.line, field=field, value=value)
+        self.report.add(code, severity, printable(message),  # type: ignore[arg-type]
+                        file=self.file.name, line=self.line, field=field,
+                        value=None if value is None else printable(str(value)))
 
     def required(self, name: str) -> str | None:
         value = self.get(name)

@@ -111,8 +111,15 @@ class GtfsArchive:
             return None
         except (zipfile.BadZipFile, EOFError, OSError, csv.Error) as exc:
             raise FeedFormatError(f"{filename} cannot be read: {exc}.", code="bad_zip") from exc
-        header = [h.strip().strip("\ufeff").lower() for h in header_row]
+        header = [printable(h).strip().strip("\ufeff").lower() for h in header_row]
         return CsvFile(filename, header, _rows(reader, lines, filename, report))
+
+
+def printable(text: str) -> str:
+    """Text with undecodable bytes (kept as surrogates) shown as U+FFFD, safe to store as JSON."""
+    if text.isascii():
+        return text
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
 class _LineCheck:
