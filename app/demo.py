@@ -15,6 +15,7 @@ DEMO_ORGANISATION = "MobiHub Demo"
 DEMO_STEPS: list[str] = [
     "app.accounts.demo:demo_developer_access",
     "providers.transit.demo:demo_transit",
+    "providers.parking.demo:seed_demo_city",
 ]
 
 
