@@ -42,6 +42,10 @@ class TransitFeedWriter:
                 insert_rows(session, table, ("feed_version_id", *columns),
                             _with_version(version.id, counter))
             counts[name] = counter.count
+        if dialect == "postgresql":
+            # Fresh statistics after a bulk load, or the planner scans stop_times for every
+            # departures query until autovacuum catches up (PostgreSQL docs, "ANALYZE").
+            connection.exec_driver_sql("ANALYZE transit_stop_time, transit_trip, transit_stop")
         service_range = result.meta.get("service_range")
         if service_range:
             version.service_start, version.service_end = service_range
