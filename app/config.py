@@ -53,6 +53,7 @@ class Settings:
     # where cron cannot reach the in-process Redis) and/or ``mobihub usage flush`` from cron.
     USAGE_FLUSH_IN_WORKER: str = "auto"  # auto | on | off
     USAGE_FLUSH_INTERVAL_SECONDS: float = 60.0
+    PARKING_STALE_AFTER_SECONDS: int = 900  # parking readings older than this are stale
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod

@@ -19,8 +19,8 @@ GEOJSON_DOC = {"responses": {"200": {"content": {GEOJSON: {"schema": {
 
 
 def stale_after() -> float:
-    """Seconds after which a reading is stale (``PARKING_STALE_AFTER_SECONDS``, default 900)."""
-    return float(current_app.config.get("PARKING_STALE_AFTER_SECONDS", 900))
+    """Seconds after which a reading is stale (the ``PARKING_STALE_AFTER_SECONDS`` setting)."""
+    return float(current_app.config["PARKING_STALE_AFTER_SECONDS"])
 
 
 def now() -> Any:

@@ -79,7 +79,7 @@ def test_fresh_reading_is_live_and_the_threshold_is_configurable(
         availability = api_client.get(f"{URL}/testcity:a", headers=headers).get_json()[
             "availability"]
     finally:
-        app.config.pop("PARKING_STALE_AFTER_SECONDS")
+        app.config["PARKING_STALE_AFTER_SECONDS"] = 900
     assert availability["stale"] is True
 
 
