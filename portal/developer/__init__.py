@@ -34,6 +34,7 @@ from app.identity import apps as app_edits
 from app.identity import services as identity
 from app.identity.catalog import list_plans
 from app.identity.usage import app_usage
+from app.oauth import services as oauth_clients
 
 developer = Blueprint("developer", __name__, url_prefix="/developer")
 F = TypeVar("F", bound=Callable[..., Any])
@@ -120,6 +121,8 @@ def with_form_errors(template: str) -> Callable[[F], F]:
 
 
 def _context_for(template: str, kwargs: dict[str, Any]) -> dict[str, Any]:
+    if "app_id" in kwargs and template == "developer/oauth.html":
+        return _oauth_context(kwargs["app_id"])
     if "app_id" in kwargs:
         return _app_context(kwargs["app_id"])
     if "org_id" in kwargs:
@@ -474,6 +477,50 @@ def _key_of_app(app_id: int, key_id: str) -> Any:
     if key.app_id != app_id:
         raise Problem(404, "not-found", "Not Found", "No such API key.")
     return key
+
+
+# --- OAuth clients ----------------------------------------------------------------------------
+
+
+def _oauth_context(app_id: int) -> dict[str, Any]:
+    context = _app_context(app_id)
+    context.update(clients=oauth_clients.list_clients(_db(), _actor(), app_id),
+                   token_url=current_app.config["BASE_URL"].rstrip("/") + url_for("oauth.token"))
+    return context
+
+
+def _client_of_app(app_id: int, client_id: str) -> Any:
+    client = next((c for c in oauth_clients.list_clients(_db(), _actor(), app_id)
+                   if c.client_id == client_id), None)
+    if client is None:
+        raise Problem(404, "not-found", "Not Found", "No such OAuth client.")
+    return client
+
+
+@developer.get("/apps/<int:app_id>/oauth")
+def oauth(app_id: int) -> str:
+    """An app's OAuth2 clients: client ids, status, redirect URIs, revoke."""
+    return render_template("developer/oauth.html", **_oauth_context(app_id))
+
+
+@developer.post("/apps/<int:app_id>/oauth")
+@with_form_errors("developer/oauth.html")
+def create_oauth_client(app_id: int) -> str:
+    """Register a client and show its secret this once (rendered, never kept in the session)."""
+    registered = oauth_clients.create_client(_db(), _actor(), app_id)
+    _commit()
+    return render_template("developer/oauth.html", new_client=registered.client,
+                           new_secret=registered.secret, **_oauth_context(app_id))
+
+
+@developer.post("/apps/<int:app_id>/oauth/<client_id>/revoke")
+def revoke_oauth_client(app_id: int, client_id: str) -> Response:
+    """Revoke a client: it gets no more tokens (those it holds expire on their own)."""
+    _client_of_app(app_id, client_id)
+    oauth_clients.revoke_client(_db(), _actor(), client_id)
+    _commit()
+    flash(f"OAuth client {client_id} revoked.", "success")
+    return redirect(url_for("developer.oauth", app_id=app_id))
 
 
 @developer.get("/apps/<int:app_id>/usage")

@@ -90,3 +90,15 @@ def create_key_via_page(client: FlaskClient, app_id: int, label: str = "") -> st
     match = re.search(r'id="new-key"[^>]*value="([^"]+)"', response.get_data(as_text=True))
     assert match
     return match.group(1)
+
+
+def create_oauth_client_via_page(client: FlaskClient, app_id: int) -> tuple[str, str]:
+    """Register an OAuth client on the app's OAuth page; its client id and the secret shown."""
+    response = post_form(client, f"/developer/apps/{app_id}/oauth", {})
+    assert response.status_code == 200, response.get_data(as_text=True)
+    page = response.get_data(as_text=True)
+    client_id = re.search(r'id="new-client-id"[^>]*value="([^"]+)"', page)
+    secret = re.search(r'id="new-client-secret"[^>]*value="([^"]+)"', page)
+    assert client_id, page
+    assert secret, page
+    return client_id.group(1), secret.group(1)

@@ -8,9 +8,11 @@ from flask.testing import FlaskClient
 
 from app.accounts.models import ApiKey
 from app.accounts.services import Actor, find_user, list_api_keys
+from app.oauth.services import list_clients
 from tests.portal.factories import (
     create_app_via_page,
     create_key_via_page,
+    create_oauth_client_via_page,
     csrf_token,
     sign_up,
 )
@@ -23,8 +25,10 @@ def victim(app: Flask) -> dict:
     address = sign_up(browser, app=app)
     app_id = create_app_via_page(browser, "Victim app")
     create_key_via_page(browser, app_id)
+    client_id, _ = create_oauth_client_via_page(browser, app_id)
     org_path = browser.get("/developer/").headers["Location"]
-    return {"email": address, "app_id": app_id, "org_id": int(org_path.rsplit("/", 1)[1])}
+    return {"email": address, "app_id": app_id, "client_id": client_id,
+            "org_id": int(org_path.rsplit("/", 1)[1])}
 
 
 def _victim_key(session, victim: dict) -> ApiKey:
@@ -37,6 +41,7 @@ GET_PAGES = [
     "/developer/orgs/{org_id}/team",
     "/developer/apps/{app_id}",
     "/developer/apps/{app_id}/keys",
+    "/developer/apps/{app_id}/oauth",
     "/developer/apps/{app_id}/usage",
 ]
 POST_ACTIONS = [
@@ -51,6 +56,8 @@ POST_ACTIONS = [
     ("/developer/apps/{app_id}/keys", {"label": "intruder"}),
     ("/developer/apps/{app_id}/keys/{key_id}/rotate", {"overlap": "0"}),
     ("/developer/apps/{app_id}/keys/{key_id}/revoke", {}),
+    ("/developer/apps/{app_id}/oauth", {}),
+    ("/developer/apps/{app_id}/oauth/{client_id}/revoke", {}),
 ]
 
 
@@ -82,8 +89,10 @@ def test_actions_on_another_organisation_are_not_found_and_change_nothing(
     assert key.revoked_at is None
     assert key.expires_at is None
     assert key.app.name == "Victim app"
-    assert len(list_api_keys(session, Actor.user(find_user(session, victim["email"])),
-                             victim["app_id"])) == 1
+    owner = Actor.user(find_user(session, victim["email"]))
+    assert len(list_api_keys(session, owner, victim["app_id"])) == 1
+    [oauth_client] = list_clients(session, owner, victim["app_id"])
+    assert oauth_client.revoked_at is None
 
 
 def test_a_key_of_another_app_cannot_be_reached_through_my_app(
@@ -98,6 +107,21 @@ def test_a_key_of_another_app_cannot_be_reached_through_my_app(
     assert response.status_code == 404
     session.expire_all()
     assert _victim_key(session, victim).revoked_at is None
+
+
+def test_an_oauth_client_of_another_app_cannot_be_revoked_through_my_app(
+        app: Flask, client: FlaskClient, session, victim: dict) -> None:
+    sign_up(client, app=app)
+    my_app = create_app_via_page(client)
+
+    response = client.post(f"/developer/apps/{my_app}/oauth/{victim['client_id']}/revoke",
+                           data={"csrf_token": csrf_token(client, "/developer/reset")})
+
+    assert response.status_code == 404
+    owner = Actor.user(find_user(session, victim["email"]))
+    [oauth_client] = list_clients(session, owner, victim["app_id"])
+    session.refresh(oauth_client)
+    assert oauth_client.revoked_at is None
 
 
 def test_private_pages_send_anonymous_visitors_to_log_in(client: FlaskClient,
