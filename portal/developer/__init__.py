@@ -32,7 +32,7 @@ from app.db import db
 from app.errors import Problem
 from app.identity import apps as app_edits
 from app.identity import services as identity
-from app.identity.catalog import list_plans
+from app.identity.catalog import list_plans, product_coverage
 from app.identity.usage import app_usage
 from app.oauth import services as oauth_clients
 
@@ -40,6 +40,7 @@ developer = Blueprint("developer", __name__, url_prefix="/developer")
 F = TypeVar("F", bound=Callable[..., Any])
 PUBLIC_ENDPOINTS = {"signup", "login", "verify", "reset_request", "reset_password",
                     "check_email", "resend", "invitation", "product", "reference"}
+DATA_PRODUCTS = ("parking", "transit")  # products served from providers' feeds
 OVERLAPS = {"0": "at once", "3600": "1 hour", "86400": "24 hours", "604800": "7 days"}
 
 
@@ -549,7 +550,8 @@ def _spec_paths(slug: str) -> list[str]:
 
 @developer.get("/products/<slug>")
 def product(slug: str) -> str:
-    """A product's description, plans and a quickstart filled in with the developer's key."""
+    """A product's description, coverage, plans and a quickstart filled in with the developer's
+    key."""
     api_product = _product_or_404(slug)
     key_prefix = None
     if g.user is not None:
@@ -564,7 +566,9 @@ def product(slug: str) -> str:
                            plans=list_plans(_db()), paths=paths,
                            example_path=paths[0] if paths else f"/{slug}/v1/",
                            base_url=current_app.config["BASE_URL"].rstrip("/"),
-                           key_prefix=key_prefix)
+                           key_prefix=key_prefix,
+                           coverage=product_coverage(_db(), slug)
+                           if slug in DATA_PRODUCTS else None)
 
 
 @developer.get("/reference")
