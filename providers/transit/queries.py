@@ -20,7 +20,7 @@ from geopy.distance import geodesic
 from sqlalchemy.orm import Session
 
 from app.errors import Problem
-from providers.models import Feed, Provider
+from providers.models import Feed, FeedVersion, Provider
 from providers.transit import live as rt
 from providers.transit.models import (
     TransitAgency,
@@ -30,7 +30,7 @@ from providers.transit.models import (
     TransitStopTime,
     TransitTrip,
 )
-from providers.transit.schedule import active_services, at_service_time, zone
+from providers.transit.schedule import active_services, at_service_time, services_by_day, zone
 
 METRES_PER_DEGREE = 111_195.0
 LOCATION_TYPES = {0: "stop", 1: "station", 2: "entrance", 3: "node", 4: "boarding_area"}
@@ -183,39 +183,199 @@ def _stop_row(session: Session, feed: ActiveFeed, stop_id: str, public_id: str
 
 
 # --- departures -------------------------------------------------------------------------------
+#
+# The hot path of the API: two SQL round trips in the steady state (the stop with its platforms,
+# then one UNION ALL over the relevant service days), Core rows instead of ORM objects, and
+# per-version facts (services per day, frequency templates) cached in process. A feed version's
+# records never change after its import, so a cache keyed by the version's id, content hash and
+# import time can never serve stale data; a new import is a new key.
+
+_STOP_COLUMNS = (TransitStop.stop_id, TransitStop.code, TransitStop.name, TransitStop.description,
+                 TransitStop.location_type, TransitStop.parent_station,
+                 TransitStop.platform_code, TransitStop.wheelchair_boarding, TransitStop.lat,
+                 TransitStop.lon)
+# Bounds of the in-process caches (entries; a full cache is cleared, see _remember).
+_CACHE_LIMIT = 4096
+_VERSION_CACHE_LIMIT = 64
+_services_cache: dict[tuple[Any, date], frozenset[str]] = {}
+_frequency_cache: dict[Any, dict[str, tuple[int, list[tuple[int, int, int]]]]] = {}
+_route_cache: dict[Any, dict[str, dict[str, Any]]] = {}
+_statements: dict[Any, Any] = {}
+
+
+def _stop_and_platforms_query() -> Any:
+    """The provider's active version (id, hash, import time, time zone) with the stop and the
+    stops whose parent station it is; built once."""
+    if "stop" in _statements:
+        return _statements["stop"]
+    version = (sa.select(Feed.active_version_id)
+               .join(Provider, Provider.id == Feed.provider_id)
+               .where(Provider.slug == sa.bindparam("provider"), Feed.format == "gtfs",
+                      Feed.active_version_id.is_not(None))
+               .order_by(Feed.id).limit(1).scalar_subquery())
+    tz = (sa.select(TransitAgency.timezone)
+          .where(TransitAgency.feed_version_id == FeedVersion.id)
+          .limit(1).scalar_subquery().label("timezone"))
+    # The stop itself and, should it be a station, its platforms (parent_station).
+    _statements["stop"] = (
+        sa.select(FeedVersion.id, FeedVersion.content_sha256, FeedVersion.imported_at, tz,
+                  *_STOP_COLUMNS)
+        .join(TransitStop, TransitStop.feed_version_id == FeedVersion.id)
+        .where(FeedVersion.id == version,
+               sa.or_(TransitStop.stop_id == sa.bindparam("stop_id"),
+                      TransitStop.parent_station == sa.bindparam("stop_id"))))
+    return _statements["stop"]
+
+
+def _remember(cache: dict, key: Any, value: Any, limit: int = _CACHE_LIMIT) -> Any:
+    if len(cache) >= limit:
+        cache.clear()  # versions come and go; a rare full reset keeps this bounded and simple
+    cache[key] = value
+    return value
+
+
+def _services(session: Session, version_key: tuple, days: list[date]
+              ) -> dict[date, frozenset[str]]:
+    """Services running on each day, from the in-process cache or one query per table."""
+    found = {d: _services_cache.get((version_key, d)) for d in days}
+    missing = [d for d, services in found.items() if services is None]
+    if missing:
+        for day, services in services_by_day(session, version_key[0], missing).items():
+            found[day] = _remember(_services_cache, (version_key, day), services)
+    return found  # type: ignore[return-value]
+
+
+def _routes(session: Session, version_key: tuple) -> dict[str, dict[str, Any]]:
+    """A version's routes as departures show them (route tables are small), cached."""
+    cached = _route_cache.get(version_key)
+    if cached is None:
+        cached = {route_id: {"short_name": short, "long_name": long_, "type": kind,
+                             "color": color}
+                  for route_id, short, long_, kind, color in session.execute(
+                      sa.select(TransitRoute.route_id, TransitRoute.short_name,
+                                TransitRoute.long_name, TransitRoute.route_type,
+                                TransitRoute.color)
+                      .where(TransitRoute.feed_version_id == version_key[0]))}
+        _remember(_route_cache, version_key, cached, limit=_VERSION_CACHE_LIMIT)
+    return cached
+
+
+def _frequencies(session: Session, version_key: tuple
+                 ) -> dict[str, tuple[int, list[tuple[int, int, int]]]]:
+    """Per frequency-based trip: its first departure and its (start, end, headway) periods."""
+    cached = _frequency_cache.get(version_key)
+    if cached is not None:
+        return cached
+    version_id = version_key[0]
+    periods: dict[str, list[tuple[int, int, int]]] = {}
+    for trip_id, start, end, headway in session.execute(
+            sa.select(TransitFrequency.trip_id, TransitFrequency.start_secs,
+                      TransitFrequency.end_secs, TransitFrequency.headway_secs)
+            .where(TransitFrequency.feed_version_id == version_id)
+            .order_by(TransitFrequency.trip_id, TransitFrequency.start_secs)):
+        periods.setdefault(trip_id, []).append((start, end, headway))
+    found: dict[str, tuple[int, list[tuple[int, int, int]]]] = {}
+    if periods:
+        first = dict(session.execute(
+            sa.select(TransitStopTime.trip_id, sa.func.min(TransitStopTime.departure_secs))
+            .join(TransitTrip, sa.and_(
+                TransitTrip.feed_version_id == TransitStopTime.feed_version_id,
+                TransitTrip.trip_id == TransitStopTime.trip_id))
+            .where(TransitStopTime.feed_version_id == version_id,
+                   TransitTrip.frequency_based.is_(True))
+            .group_by(TransitStopTime.trip_id)).all())
+        found = {trip: (first.get(trip) or 0, runs) for trip, runs in periods.items()}
+    return _remember(_frequency_cache, version_key, found, limit=_VERSION_CACHE_LIMIT)
+
+
+def _departures_statement(n_days: int, frequencies: bool) -> Any:
+    """UNION ALL of, per service day, the scheduled departures in its window (and the
+    frequency-based templates at the stop, when the version has any); built once per shape."""
+    key = (n_days, frequencies)
+    if key in _statements:
+        return _statements[key]
+    st, trip = TransitStopTime, TransitTrip
+    branches = []
+    for i in range(n_days):
+        base = (
+            sa.select(sa.literal(i).label("day"), st.trip_id, st.stop_sequence, st.stop_id,
+                      st.departure_secs, st.stop_headsign, trip.headsign, trip.route_id,
+                      trip.frequency_based)
+            .join(trip, sa.and_(trip.feed_version_id == st.feed_version_id,
+                                trip.trip_id == st.trip_id))
+            .where(st.feed_version_id == sa.bindparam("version"),
+                   st.stop_id.in_(sa.bindparam("stops", expanding=True)),
+                   trip.service_id.in_(sa.bindparam(f"services{i}", expanding=True)),
+                   sa.or_(st.pickup_type.is_(None), st.pickup_type != 1)))
+        scheduled = (base.where(st.departure_secs.between(sa.bindparam(f"low{i}"),
+                                                          sa.bindparam(f"high{i}")),
+                                trip.frequency_based.is_(False))
+                     .order_by(st.departure_secs).limit(sa.bindparam("limit")))
+        # Wrapped so each branch keeps its own ORDER BY/LIMIT (SQLite needs the subquery).
+        branches.append(sa.select(scheduled.subquery()))
+        if frequencies:
+            branches.append(sa.select(base.where(trip.frequency_based.is_(True)).subquery()))
+    statement = sa.union_all(*branches)
+    _statements[key] = statement
+    return statement
 
 
 def departures(session: Session, live: Any, public_id: str, *, at: datetime | None = None,
                window_minutes: int = 60, limit: int = 20) -> dict[str, Any]:
     """Departures from a stop (and a station's platforms) from ``at`` over a time window."""
-    feed, stop_id = _feed_for(session, public_id, "stop")
-    stop = _stop_row(session, feed, stop_id, public_id)
+    provider, stop_id = _split_id(public_id, "stop")
+    connection = session.connection()
+    rows = connection.execute(_stop_and_platforms_query(),
+                              {"provider": provider, "stop_id": stop_id}).all()
+    stop = next((r for r in rows if r.stop_id == stop_id), None)
+    if stop is None:
+        raise Problem(404, "not-found", "Not Found", f"No stop {public_id!r}.")
+    version_key = (stop.id, stop.content_sha256, stop.imported_at)
+    feed = ActiveFeed(stop.id, provider, stop.timezone or "UTC")
     tz = zone(feed.timezone)
     if at is not None and at.tzinfo is None:
         at = at.replace(tzinfo=tz)  # a time without offset is the agency's local time
     moment = (at or datetime.now(UTC)).astimezone(tz)
     until = moment + timedelta(minutes=window_minutes)
-    stop_ids = [stop.stop_id]
+    stop_ids = [stop_id]
     if stop.location_type == 1:
-        stop_ids += session.scalars(sa.select(TransitStop.stop_id).where(
-            TransitStop.feed_version_id == feed.version_id,
-            TransitStop.parent_station == stop.stop_id)).all()
+        stop_ids += [r.stop_id for r in rows if r.parent_station == stop_id]
 
-    found: list[dict[str, Any]] = []
     # Trips of the previous service day run past midnight (times over 24:00:00); a window
     # reaching past midnight needs the next one.
-    days = sorted({moment.date() - timedelta(days=1), moment.date(), until.date()})
-    for day in days:
-        services = active_services(session, feed.version_id, day)
-        if not services:
+    candidates = sorted({moment.date() - timedelta(days=1), moment.date(), until.date()})
+    services = _services(session, version_key, candidates)
+    frequencies = _frequencies(session, version_key)
+    days: list[tuple[date, datetime, int, int]] = []
+    for day in candidates:
+        if not services[day]:
             continue
         origin = at_service_time(day, 0, tz)
         low = max(0, int((moment - origin).total_seconds()))
         high = int((until - origin).total_seconds())
-        if high < 0:
-            continue
-        found += _scheduled(session, feed, day, stop_ids, services, low, high, limit)
-        found += _frequency_based(session, feed, day, stop_ids, services, low, high, limit)
+        if high >= 0:
+            days.append((day, origin, low, high))
+
+    found: list[dict[str, Any]] = []
+    if days:
+        params: dict[str, Any] = {"version": feed.version_id, "stops": stop_ids, "limit": limit}
+        for i, (day, _, low, high) in enumerate(days):
+            params.update({f"services{i}": sorted(services[day]), f"low{i}": low,
+                           f"high{i}": high})
+        statement = _departures_statement(len(days), bool(frequencies))
+        routes = _routes(session, version_key)
+        per_day: list[list[Any]] = [[] for _ in days]
+        templates: list[list[Any]] = [[] for _ in days]
+        for row in connection.execute(statement, params):
+            if row.route_id in routes:  # as an inner join on routes would
+                (templates if row.frequency_based else per_day)[row.day].append(row)
+        for i, (day, origin, low, high) in enumerate(days):
+            # Per day, the scheduled departures in time order, then the frequency-based runs.
+            scheduled = sorted(per_day[i], key=lambda r: r.departure_secs)[:limit]
+            found += [_departure(feed, day, origin, row, row.departure_secs, routes)
+                      for row in scheduled]
+            found += _frequency_runs(feed, day, origin, templates[i], frequencies, low, high,
+                                     limit, routes)
     found.sort(key=lambda d: (d["_at"], d["trip_id"]))
     found = found[:limit]
     _apply_realtime(live, feed.provider, found)
@@ -225,38 +385,20 @@ def departures(session: Session, live: Any, public_id: str, *, at: datetime | No
             "timezone": feed.timezone, "items": found}
 
 
-def _departure_query(feed: ActiveFeed, stop_ids: list[str], services: set[str]) -> Any:
-    return (
-        sa.select(TransitStopTime.trip_id, TransitStopTime.stop_sequence,
-                  TransitStopTime.stop_id, TransitStopTime.departure_secs,
-                  TransitStopTime.stop_headsign, TransitTrip.headsign, TransitTrip.route_id,
-                  TransitTrip.service_id, TransitRoute.short_name, TransitRoute.long_name,
-                  TransitRoute.route_type, TransitRoute.color)
-        .join(TransitTrip, sa.and_(TransitTrip.feed_version_id == TransitStopTime.feed_version_id,
-                                   TransitTrip.trip_id == TransitStopTime.trip_id))
-        .join(TransitRoute, sa.and_(TransitRoute.feed_version_id == TransitTrip.feed_version_id,
-                                    TransitRoute.route_id == TransitTrip.route_id))
-        .where(TransitStopTime.feed_version_id == feed.version_id,
-               TransitStopTime.stop_id.in_(stop_ids),
-               TransitTrip.service_id.in_(services),
-               sa.or_(TransitStopTime.pickup_type.is_(None),
-                      TransitStopTime.pickup_type != 1))
-    )
-
-
-def _departure(feed: ActiveFeed, day: date, row: Any, secs: int, trip_id: str
-               ) -> dict[str, Any]:
-    tz = zone(feed.timezone)
-    when = at_service_time(day, secs, tz)
+def _departure(feed: ActiveFeed, day: date, origin: datetime, row: Any, secs: int,
+               routes: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    # GTFS time counts from the service day's origin (noon minus 12h); adding seconds to an
+    # aware datetime and converting back keeps DST days right.
+    when = (origin + timedelta(seconds=secs)).astimezone(origin.tzinfo)
+    provider = feed.provider
     return {
         "_at": when,
-        "trip_id": trip_id,
-        "trip": f"{feed.provider}:{trip_id}",
-        "stop": f"{feed.provider}:{row.stop_id}",
+        "trip_id": row.trip_id,
+        "trip": f"{provider}:{row.trip_id}",
+        "stop": f"{provider}:{row.stop_id}",
         "stop_sequence": row.stop_sequence,
         "service_date": day.isoformat(),
-        "route": {"id": f"{feed.provider}:{row.route_id}", "short_name": row.short_name,
-                  "long_name": row.long_name, "type": row.route_type, "color": row.color},
+        "route": {"id": f"{provider}:{row.route_id}", **routes[row.route_id]},
         "headsign": row.stop_headsign or row.headsign,
         "scheduled": when.isoformat(),
         "estimated": None,
@@ -266,49 +408,25 @@ def _departure(feed: ActiveFeed, day: date, row: Any, secs: int, trip_id: str
     }
 
 
-def _scheduled(session: Session, feed: ActiveFeed, day: date, stop_ids: list[str],
-               services: set[str], low: int, high: int, limit: int) -> list[dict[str, Any]]:
-    query = (_departure_query(feed, stop_ids, services)
-             .where(TransitStopTime.departure_secs.between(low, high),
-                    TransitTrip.frequency_based.is_(False))
-             .order_by(TransitStopTime.departure_secs).limit(limit))
-    return [_departure(feed, day, row, row.departure_secs, row.trip_id)
-            for row in session.execute(query)]
-
-
-def _frequency_based(session: Session, feed: ActiveFeed, day: date, stop_ids: list[str],
-                     services: set[str], low: int, high: int, limit: int
-                     ) -> list[dict[str, Any]]:
+def _frequency_runs(feed: ActiveFeed, day: date, origin: datetime, rows: list[Any],
+                    frequencies: dict[str, tuple[int, list[tuple[int, int, int]]]], low: int,
+                    high: int, limit: int, routes: dict[str, dict[str, Any]]
+                    ) -> list[dict[str, Any]]:
     # frequencies.txt: the trip's stop_times are a template; each run starts every headway
     # between start_time and end_time, keeping the template's offsets from its first stop.
-    rows = session.execute(_departure_query(feed, stop_ids, services)
-                           .where(TransitTrip.frequency_based.is_(True))).all()
-    if not rows:
-        return []
-    trip_ids = {r.trip_id for r in rows}
-    first = dict(session.execute(
-        sa.select(TransitStopTime.trip_id, sa.func.min(TransitStopTime.departure_secs))
-        .where(TransitStopTime.feed_version_id == feed.version_id,
-               TransitStopTime.trip_id.in_(trip_ids))
-        .group_by(TransitStopTime.trip_id)).all())
-    periods = session.execute(
-        sa.select(TransitFrequency).where(TransitFrequency.feed_version_id == feed.version_id,
-                                          TransitFrequency.trip_id.in_(trip_ids))).scalars()
-    by_trip: dict[str, list[TransitFrequency]] = {}
-    for period in periods:
-        by_trip.setdefault(period.trip_id, []).append(period)
     found: list[dict[str, Any]] = []
     for row in rows:
         if row.departure_secs is None:
             continue
-        offset = row.departure_secs - (first.get(row.trip_id) or 0)
-        for period in by_trip.get(row.trip_id, []):
+        first, periods = frequencies.get(row.trip_id, (0, []))
+        offset = row.departure_secs - first
+        for start_secs, end_secs, headway in periods:
             # Runs start at start + k*headway while before end_time.
-            k = max(0, math.ceil((low - offset - period.start_secs) / period.headway_secs))
-            start = period.start_secs + k * period.headway_secs
-            while start < period.end_secs and start + offset <= high and len(found) < limit * 4:
-                found.append(_departure(feed, day, row, start + offset, row.trip_id))
-                start += period.headway_secs
+            k = max(0, math.ceil((low - offset - start_secs) / headway))
+            start = start_secs + k * headway
+            while start < end_secs and start + offset <= high and len(found) < limit * 4:
+                found.append(_departure(feed, day, origin, row, start + offset, routes))
+                start += headway
     return found
 
 

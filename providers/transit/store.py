@@ -45,7 +45,11 @@ class TransitFeedWriter:
         if dialect == "postgresql":
             # Fresh statistics after a bulk load, or the planner scans stop_times for every
             # departures query until autovacuum catches up (PostgreSQL docs, "ANALYZE").
-            connection.exec_driver_sql("ANALYZE transit_stop_time, transit_trip, transit_stop")
+            # Every table written, small ones too: a stale row estimate on transit_route once
+            # made the planner run the whole departures query once per route.
+            analyzed = ", ".join(RECORD_TABLES[name][0] for name in counts)
+            if analyzed:
+                connection.exec_driver_sql(f"ANALYZE {analyzed}")
         service_range = result.meta.get("service_range")
         if service_range:
             version.service_start, version.service_end = service_range

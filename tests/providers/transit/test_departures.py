@@ -86,3 +86,26 @@ def test_demo_network_is_generated_labelled_and_idempotent(session, mobihub):
     assert board["items"]
     assert any(d["service_date"] == "2025-05-05" and d["scheduled"].startswith("2025-05-06")
                for d in board["items"])  # the 24:xx runs after midnight
+
+
+def test_a_new_version_is_served_at_once_despite_the_in_process_caches(session):
+    # Services, routes and frequency templates are cached per feed version; a new import is a
+    # new version, so the board changes with it.
+    import_gtfs_bytes(session, gtfs_zip())
+    assert trips(board(session, datetime(2024, 7, 2, 7, 30), window_minutes=120)) == [
+        ("T1", "2024-07-02T08:00:00-04:00")]
+    changed = gtfs_zip({
+        "calendar.txt": "service_id,monday,tuesday,wednesday,thursday,friday,saturday,sunday,"
+                        "start_date,end_date\nWEEK,1,0,1,1,1,0,0,20240101,20241231\n",
+        "routes.txt": "route_id,agency_id,route_short_name,route_long_name,route_type\n"
+                      "R1,AG,1X,Alpha - Bravo express,3\n",
+        "frequencies.txt": None,
+    })
+    assert import_gtfs_bytes(session, changed).ok
+    assert board(session, datetime(2024, 7, 2, 7, 30), window_minutes=120) == []  # no Tuesdays
+    monday = board(session, datetime(2024, 7, 1, 9, 55), window_minutes=60)
+    # T_FREQ is an ordinary trip now (its template time 00:00 is outside the window).
+    assert trips(monday) == []
+    monday = board(session, datetime(2024, 7, 1, 7, 30), window_minutes=60)
+    assert trips(monday) == [("T1", "2024-07-01T08:00:00-04:00")]
+    assert monday[0]["route"]["short_name"] == "1X"
