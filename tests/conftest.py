@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -54,16 +55,20 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 # --- database ---------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="session")
-def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A fresh, empty database for this run (and this xdist worker), dropped at the end."""
+@contextmanager
+def fresh_database(directory: Path, label: str) -> Iterator[str]:
+    """A new, empty database of its own (a file on SQLite, a database on PostgreSQL).
+
+    Used for the run's database and by tests whose server runs in another process, which the
+    per-test rollback cannot reach: they commit to a database of their own, dropped at the end.
+    """
     if backend() == "sqlite":
-        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'mobihub-test.sqlite3'}"
+        yield f"sqlite:///{directory / f'{label}.sqlite3'}"
         return
     if backend() != "postgresql":
         pytest.exit(f"MOBIHUB_TEST_DATABASE must be sqlite or postgresql, not {backend()!r}")
     worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
-    name = f"mobihub_test_{os.getpid()}_{worker}_{secrets.token_hex(3)}"
+    name = f"mobihub_{label}_{os.getpid()}_{worker}_{secrets.token_hex(3)}"
     admin = sa.create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as connection:
@@ -74,11 +79,20 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     try:
         yield url.render_as_string(hide_password=False)
     finally:
-        for engine in _engines_to_dispose:
-            engine.dispose()
         with admin.connect() as connection:
             connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A fresh, empty database for this run (and this xdist worker), dropped at the end."""
+    with fresh_database(tmp_path_factory.mktemp("db"), "test") as url:
+        try:
+            yield url
+        finally:
+            for engine in _engines_to_dispose:
+                engine.dispose()
 
 
 # --- redis ------------------------------------------------------------------------------------

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import http.client
 import os
-import secrets
 import signal
 import subprocess
 import time
@@ -25,7 +24,7 @@ from app.migrate import upgrade
 from billing.ledger import totals
 from billing.metering import flush_usage
 from billing.models import UsageLedger
-from tests.conftest import POSTGRES_ADMIN_URL, backend
+from tests.conftest import fresh_database
 from tests.support.gateway import PROJECT_ROOT, PYTHON, free_port, make_developer, make_plan
 
 pytestmark = pytest.mark.slow
@@ -35,20 +34,8 @@ PROBE = "/parking/v1/probe"
 @pytest.fixture(scope="module")
 def committed_database(tmp_path_factory):
     """A database of its own, migrated, for the server process and this module's checks."""
-    if backend() == "sqlite":
-        yield f"sqlite:///{tmp_path_factory.mktemp('exact') / 'hub.sqlite3'}"
-        return
-    name = f"mobihub_exact_{os.getpid()}_{secrets.token_hex(3)}"
-    admin = sa.create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield sa.engine.make_url(POSTGRES_ADMIN_URL).set(database=name).render_as_string(
-            hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with fresh_database(tmp_path_factory.mktemp("exact"), "exact") as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
