@@ -6,8 +6,8 @@ meter and see the calls on the usage page. The server is another process, so the
 rollback cannot reach it: the journey runs on a committed database of its own (a SQLite file,
 or a PostgreSQL database created and dropped here) and the run's Redis index.
 
-Screenshots of the landing, reference, keys and usage pages are written, full page, to
-``artifacts/screenshots/`` in the project root (git-ignored) for people to look at.
+Screenshots of the landing, reference, keys, OAuth clients and usage pages are written, full
+page, to ``artifacts/screenshots/`` in the project root (git-ignored) for people to look at.
 """
 
 from __future__ import annotations
@@ -237,6 +237,11 @@ def test_a_newcomer_signs_up_makes_calls_with_a_new_key_and_sees_them_counted(
     assert status.inner_text().strip() == "200"
     assert "stop_id" in live.locator("td.response-col_description:not(.col_header)").inner_text()
     screenshot(page, "reference")
+
+    page.goto(keys_url.rsplit("/", 1)[0] + "/oauth")
+    page.get_by_role("button", name="Create OAuth client").click()
+    assert page.get_by_test_id("new-client-secret").input_value().startswith("mobs_")
+    screenshot(page, "oauth")
 
     code, body = call_transit(hub, key)
     assert code == 200
