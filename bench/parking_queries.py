@@ -37,6 +37,7 @@ from app import create_app  # noqa: E402
 from app.db import Database, db, utcnow  # noqa: E402
 from app.migrate import upgrade  # noqa: E402
 from providers.models import Feed, FeedVersion, Provider  # noqa: E402
+from providers.parking.grid import point_cell, zone_cell  # noqa: E402
 from providers.parking.models import ParkingFacility, ParkingZone  # noqa: E402
 from providers.parking.store import ZONE_WINDOW_DEG  # noqa: E402
 from providers.registry import get_adapter  # noqa: E402
@@ -94,7 +95,8 @@ def load(session: Any, facilities: list[Any], zones: list[Any], count: int,
         points.append((lat, lon))
         rows.append({"feed_version_id": version.id, "provider_id": provider.id,
                      "source_id": f"f{i}", "name": base.name, "kind": base.kind, "lat": lat,
-                     "lon": lon, "capacity": base.capacity, "capacity_by_category": {},
+                     "lon": lon, "cell": point_cell(lat, lon), "capacity": base.capacity,
+                     "capacity_by_category": {},
                      "payment_methods": [], "attributes": {}, "ev_charging": base.ev_charging,
                      "opening_hours": base.opening_hours, "opening_times": base.opening_times})
         if len(rows) == 5000:
@@ -114,6 +116,7 @@ def load(session: Any, facilities: list[Any], zones: list[Any], count: int,
                      "geometry": {"type": "LineString", "coordinates": coords},
                      "min_lat": min(ys), "max_lat": max(ys), "min_lon": min(xs),
                      "max_lon": max(xs), "large": max(ys) - min(ys) > ZONE_WINDOW_DEG,
+                     "cell": zone_cell(min(ys), min(xs), max(ys), max(xs)),
                      "rules": base.rules})
         if len(rows) == 5000:
             session.execute(sa.insert(ParkingZone), rows)

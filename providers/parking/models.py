@@ -23,6 +23,9 @@ class ParkingFacility(Base):
     __table_args__ = (
         sa.UniqueConstraint("feed_version_id", "source_id"),
         sa.Index("ix_parking_facility_lat_lon", "lat", "lon"),
+        # Near searches probe the grid cells around the point (providers/parking/grid.py);
+        # lat and lon in the index test the box without reading the row.
+        sa.Index("ix_parking_facility_cell", "cell", "lat", "lon"),
         sa.Index("ix_parking_facility_provider_source", "provider_id", "source_id"),
     )
 
@@ -35,6 +38,7 @@ class ParkingFacility(Base):
     kind: Mapped[str] = mapped_column(sa.String(32), default="other")
     lat: Mapped[float] = mapped_column(sa.Float)
     lon: Mapped[float] = mapped_column(sa.Float)
+    cell: Mapped[int] = mapped_column(sa.BigInteger)  # grid.point_cell(lat, lon)
     geometry: Mapped[dict[str, Any] | None] = mapped_column(JSONDocument)
     address: Mapped[str | None] = mapped_column(sa.Text)
     capacity: Mapped[int | None] = mapped_column(sa.Integer)
@@ -58,6 +62,9 @@ class ParkingZone(Base):
     __table_args__ = (
         sa.UniqueConstraint("feed_version_id", "source_id"),
         sa.Index("ix_parking_zone_bbox", "min_lat", "min_lon"),
+        # Point lookups probe the grid cells a zone there can be stored in (grid.py); the
+        # bounds in the index test the box without reading the row.
+        sa.Index("ix_parking_zone_cell", "cell", "min_lat", "max_lat", "min_lon", "max_lon"),
         sa.Index("ix_parking_zone_provider_source", "provider_id", "source_id"),
     )
 
@@ -73,6 +80,7 @@ class ParkingZone(Base):
     min_lon: Mapped[float] = mapped_column(sa.Float)
     max_lat: Mapped[float] = mapped_column(sa.Float)
     max_lon: Mapped[float] = mapped_column(sa.Float)
+    cell: Mapped[int] = mapped_column(sa.BigInteger)  # grid.zone_cell(bounds)
     # Zones wider than the lookup window are few; they are found by this flag, not the index.
     large: Mapped[bool] = mapped_column(sa.Boolean, default=False, index=True)
     capacity: Mapped[int | None] = mapped_column(sa.Integer)

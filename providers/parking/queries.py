@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import json
 import math
 from collections.abc import Sequence
@@ -25,6 +26,7 @@ from sqlalchemy.orm import Session
 
 from app.errors import Problem
 from providers.models import Provider
+from providers.parking.grid import cells_in_box, zone_cells_meeting
 from providers.parking.hours import is_open_at
 from providers.parking.live import active_version_ids, read_live
 from providers.parking.models import ParkingAvailabilityReading, ParkingFacility, ParkingZone
@@ -127,33 +129,32 @@ def search_facilities(session: Session, live: Any, search: FacilitySearch) -> di
     """One page of facilities matching ``search`` and the cursor of the next page."""
     now = search.now or datetime.now().astimezone()
     after = decode_cursor(search.cursor)
-    columns = [ParkingFacility.id, ParkingFacility.lat, ParkingFacility.lon,
-               ParkingFacility.provider_id, ParkingFacility.source_id]
-    if search.open_at is not None:
-        columns.append(ParkingFacility.opening_times)
-    # "+ 0" keeps SQLite's planner on the lat/lon index instead of the version index (every
-    # row of a big active version matches that one); PostgreSQL plans it the same either way.
-    query = sa.select(*columns).where(
-        (ParkingFacility.feed_version_id + 0).in_(active_version_ids()))
+    params: dict[str, Any] = {}
+    cells = None
     if search.near:
-        query = query.where(*_box_around(search.lat, search.lon, search.radius))  # type: ignore[arg-type]
+        min_lat, min_lon, max_lat, max_lon = _box_around(search.lat, search.lon, search.radius)  # type: ignore[arg-type]
+        params.update(near_min_lat=min_lat, near_max_lat=max_lat, near_min_lon=min_lon,
+                      near_max_lon=max_lon)
+        cells = cells_in_box(min_lat, min_lon, max_lat, max_lon)
+        if cells is not None:
+            params["cells"] = cells
     if search.bbox:
-        min_lon, min_lat, max_lon, max_lat = search.bbox
-        query = query.where(ParkingFacility.lat.between(min_lat, max_lat),
-                            ParkingFacility.lon.between(min_lon, max_lon))
+        params.update(zip(("box_min_lon", "box_min_lat", "box_max_lon", "box_max_lat"),
+                          search.bbox, strict=True))
     if search.kinds:
-        query = query.where(ParkingFacility.kind.in_(list(search.kinds)))
+        params["kinds"] = list(search.kinds)
     if search.ev_charging is not None:
-        query = query.where(ParkingFacility.ev_charging.is_(search.ev_charging))
+        params["ev_charging"] = search.ev_charging
     if search.provider:
-        query = query.where(ParkingFacility.provider_id.in_(
-            sa.select(Provider.id).where(Provider.slug == search.provider)))
+        params["provider"] = search.provider
+    filters = (search.near, cells is not None, bool(search.bbox), bool(search.kinds),
+               search.ev_charging is not None, bool(search.provider), search.open_at is not None)
 
     page: list[tuple[int, float | None]] = []
     readings: dict[int, dict[str, Any] | None] = {}
     want = search.limit + 1
     if search.near:
-        rows = session.execute(query).all()
+        rows = session.execute(_facility_query(*filters), params).all()
         distances = geodesic_distances(search.lat, search.lon, [r.lat for r in rows],  # type: ignore[arg-type]
                                        [r.lon for r in rows])
         ranked = sorted(((d, r) for d, r in zip(distances, rows, strict=True)
@@ -167,8 +168,8 @@ def search_facilities(session: Session, live: Any, search: FacilitySearch) -> di
     else:
         last = after.get("i", 0)
         while len(page) < want:
-            batch = session.execute(query.where(ParkingFacility.id > last)
-                                    .order_by(ParkingFacility.id).limit(_SCAN_BATCH)).all()
+            batch = session.execute(_facility_query(*filters, scan=True),
+                                    {**params, "after": last}).all()
             if not batch:
                 break
             kept = _apply_filters(live, batch, search, now, readings, want - len(page))
@@ -191,6 +192,45 @@ def search_facilities(session: Session, live: Any, search: FacilitySearch) -> di
             position["d"] = last_distance
         next_cursor = encode_cursor(position)
     return {"items": items, "next_cursor": next_cursor}
+
+
+_FACILITY = ParkingFacility.__table__.c
+
+
+@functools.cache
+def _facility_query(near: bool, cells: bool, bbox: bool, kinds: bool, ev_charging: bool,
+                    provider: bool, open_at: bool, *, scan: bool = False) -> sa.Select:
+    # Built once per combination of filters, with bound parameters: building a statement
+    # costs more than running it, and a cached statement skips SQLAlchemy's compilation too.
+    c = _FACILITY
+    columns = [c.id, c.lat, c.lon, c.provider_id, c.source_id]
+    if open_at:
+        columns.append(c.opening_times)
+    # "+ 0" keeps SQLite's planner off the version index (every row of a big active version
+    # matches that one); PostgreSQL plans it the same either way.
+    query = sa.select(*columns).where((c.feed_version_id + 0).in_(active_version_ids()))
+    if near:
+        query = query.where(c.lat.between(sa.bindparam("near_min_lat"),
+                                          sa.bindparam("near_max_lat")),
+                            c.lon.between(sa.bindparam("near_min_lon"),
+                                          sa.bindparam("near_max_lon")))
+        if cells:  # a few index probes (grid.py) instead of a whole latitude band
+            query = query.where(c.cell.in_(sa.bindparam("cells", expanding=True)))
+    if bbox:
+        query = query.where(c.lat.between(sa.bindparam("box_min_lat"),
+                                          sa.bindparam("box_max_lat")),
+                            c.lon.between(sa.bindparam("box_min_lon"),
+                                          sa.bindparam("box_max_lon")))
+    if kinds:
+        query = query.where(c.kind.in_(sa.bindparam("kinds", expanding=True)))
+    if ev_charging:  # the column is NOT NULL, so "=" finds what "IS" does
+        query = query.where(c.ev_charging == sa.bindparam("ev_charging", type_=sa.Boolean))
+    if provider:
+        query = query.where(c.provider_id.in_(
+            sa.select(Provider.id).where(Provider.slug == sa.bindparam("provider"))))
+    if scan:  # pages in id order, from the bound "after"
+        query = query.where(c.id > sa.bindparam("after")).order_by(c.id).limit(_SCAN_BATCH)
+    return query
 
 
 def _apply_filters(live: Any, rows: Sequence[Any], search: FacilitySearch, now: datetime,
@@ -218,13 +258,13 @@ def _apply_filters(live: Any, rows: Sequence[Any], search: FacilitySearch, now: 
     return kept
 
 
-def _box_around(lat: float, lon: float, radius: float) -> list[Any]:
-    # A box a little larger than the circle; the exact distance filters afterwards.
+def _box_around(lat: float, lon: float, radius: float) -> tuple[float, float, float, float]:
+    # A box (min_lat, min_lon, max_lat, max_lon) a little larger than the circle; the exact
+    # distance filters afterwards.
     dlat = radius * 1.01 / METRES_PER_DEG_LAT + 1e-6
     cos_lat = max(math.cos(math.radians(min(abs(lat) + dlat, 89.9))), 1e-6)
     dlon = min(radius * 1.01 / (METRES_PER_DEG_LAT * cos_lat) + 1e-6, 180.0)
-    return [ParkingFacility.lat.between(lat - dlat, lat + dlat),
-            ParkingFacility.lon.between(lon - dlon, lon + dlon)]
+    return lat - dlat, lon - dlon, lat + dlat, lon + dlon
 
 
 def geodesic_distances(lat: float, lon: float, lats: Sequence[float], lons: Sequence[float]
@@ -242,25 +282,32 @@ def _load_facilities(session: Session, live: Any, ids: list[int], now: datetime,
                      ) -> list[dict[str, Any]]:
     if not ids:
         return []
-    rows = session.execute(
-        sa.select(ParkingFacility, Provider.slug)
-        .join(Provider, Provider.id == ParkingFacility.provider_id)
-        .where(ParkingFacility.id.in_(ids))
-    ).all()
-    by_id = {f.id: (f, slug) for f, slug in rows}
+    # Only the columns of the list form, as plain rows: no ORM objects to build and track.
+    rows = session.execute(_LOAD_FACILITIES, {"ids": ids}).all()
+    by_id = {row.id: row for row in rows}
     missing = [i for i in ids if i not in readings]
     if missing:
-        raws = read_live(live, [(by_id[i][0].provider_id, by_id[i][0].source_id)
-                                for i in missing])
+        raws = read_live(live, [(by_id[i].provider_id, by_id[i].source_id) for i in missing])
         for i, raw in zip(missing, raws, strict=True):
             readings[i] = present_availability(raw, now, stale_after)
-    return [facility_dict(by_id[i][0], by_id[i][1], readings.get(i)) for i in ids]
+    return [facility_dict(by_id[i], by_id[i].slug, readings.get(i)) for i in ids]
 
 
-def facility_dict(facility: ParkingFacility, provider_slug: str,
+# What ``facility_dict`` reads for the list form (not the detail form).
+_LOAD_FACILITIES = (
+    sa.select(*(_FACILITY[name] for name in (
+        "id", "provider_id", "source_id", "name", "kind", "lat", "lon", "address", "capacity",
+        "capacity_by_category", "max_height_cm", "opening_hours", "ev_charging", "operator",
+        "url", "tariff")), Provider.__table__.c.slug)
+    .join(Provider.__table__, Provider.__table__.c.id == _FACILITY.provider_id)
+    .where(_FACILITY.id.in_(sa.bindparam("ids", expanding=True)))
+)
+
+
+def facility_dict(facility: Any, provider_slug: str,
                   availability: dict[str, Any] | None, *, detail: bool = False
                   ) -> dict[str, Any]:
-    """The API form of a facility."""
+    """The API form of a facility (an ORM object, or a row with the list columns)."""
     capacity: dict[str, Any] = {"total": facility.capacity, **(facility.capacity_by_category
                                                                or {})}
     item = {
@@ -374,35 +421,50 @@ def _zone_shape(key: tuple[Any, ...], geometry: dict[str, Any]) -> Any:
 def zones_at(session: Session, lat: float, lon: float) -> list[dict[str, Any]]:
     """Zones that contain the point, or street segments within their width of it (nearest first)."""
     pad = 50.0 / METRES_PER_DEG_LAT  # widest street segment buffer we honour
-    rows = session.execute(
-        sa.select(ParkingZone.id, ParkingZone.geometry, ParkingZone.rules, ParkingZone.min_lat,
-                  ParkingZone.min_lon, ParkingZone.max_lat, ParkingZone.max_lon)
-        .where((ParkingZone.feed_version_id + 0).in_(active_version_ids()),
-               ParkingZone.min_lat <= lat + pad, ParkingZone.max_lat >= lat - pad,
-               ParkingZone.min_lon <= lon + pad * 2, ParkingZone.max_lon >= lon - pad * 2,
-               sa.or_(ParkingZone.min_lat >= lat - ZONE_WINDOW_DEG - pad,
-                      ParkingZone.large.is_(True)))
-    ).all()
-    hits: list[tuple[float, int]] = []
+    min_lat, max_lat, min_lon, max_lon = lat - pad, lat + pad, lon - pad * 2, lon + pad * 2
+    cells = zone_cells_meeting(min_lat, min_lon, max_lat, max_lon)
+    params = {"min_lat": min_lat, "max_lat": max_lat, "min_lon": min_lon, "max_lon": max_lon}
+    if cells is not None:  # the grid cells such zones are stored in: a few index probes
+        params["cells"] = cells
+    hits: list[tuple[float, int, Any]] = []
     cos_lat = math.cos(math.radians(lat))
-    for zone_id, geometry, rules, *bounds in rows:
-        geom = _zone_shape((zone_id, *bounds), geometry)
+    for row in session.execute(_zones_at_query(cells is not None), params):
+        geom = _zone_shape((row.id, row.min_lat, row.min_lon, row.max_lat, row.max_lon),
+                           row.geometry)
         if geom.geom_type.endswith("Polygon"):
             if geom.covers(Point(lon, lat)):
-                hits.append((0.0, zone_id))
+                hits.append((0.0, row.id, row))
             continue
         # Street segment: distance in a local equirectangular frame, metres (fine at <50 m).
         nearest = geom.interpolate(geom.project(Point(lon, lat)))
         dx = (nearest.x - lon) * METRES_PER_DEG_LAT * cos_lat
         dy = (nearest.y - lat) * METRES_PER_DEG_LAT
         distance = math.hypot(dx, dy)
-        if distance <= float((rules or {}).get("segment_width_m", 10.0)) / 2:
-            hits.append((distance, zone_id))
-    hits.sort()
-    zones = _load_zones(session, [z for _, z in hits])
-    for zone, (distance, _) in zip(zones, hits, strict=True):
+        if distance <= float((row.rules or {}).get("segment_width_m", 10.0)) / 2:
+            hits.append((distance, row.id, row))
+    hits.sort(key=lambda hit: hit[:2])
+    zones = []
+    for distance, _, row in hits:
+        zone = zone_dict(row, row.slug)
         zone["distance_m"] = round(distance, 1)
+        zones.append(zone)
     return zones
+
+
+@functools.cache
+def _zones_at_query(cells: bool) -> sa.Select:
+    z, provider = ParkingZone.__table__.c, Provider.__table__.c
+    query = (
+        sa.select(*(z[name] for name in _ZONE_COLUMNS), z.min_lat, z.min_lon, z.max_lat,
+                  z.max_lon, provider.slug)
+        .join(Provider.__table__, provider.id == z.provider_id)
+        .where((z.feed_version_id + 0).in_(active_version_ids()),
+               z.min_lat <= sa.bindparam("max_lat"), z.max_lat >= sa.bindparam("min_lat"),
+               z.min_lon <= sa.bindparam("max_lon"), z.max_lon >= sa.bindparam("min_lon"))
+    )
+    if cells:
+        query = query.where(z.cell.in_(sa.bindparam("cells", expanding=True)))
+    return query
 
 
 def zones_in_bbox(session: Session, bbox: tuple[float, float, float, float], *, limit: int,
@@ -429,16 +491,22 @@ def zones_in_bbox(session: Session, bbox: tuple[float, float, float, float], *, 
 def _load_zones(session: Session, ids: list[int]) -> list[dict[str, Any]]:
     if not ids:
         return []
+    z, provider = ParkingZone.__table__.c, Provider.__table__.c
     rows = session.execute(
-        sa.select(ParkingZone, Provider.slug).join(Provider, Provider.id == ParkingZone.provider_id)
-        .where(ParkingZone.id.in_(ids))
+        sa.select(*(z[name] for name in _ZONE_COLUMNS), provider.slug)
+        .join(Provider.__table__, provider.id == z.provider_id)
+        .where(z.id.in_(ids))
     ).all()
-    by_id = {z.id: zone_dict(z, slug) for z, slug in rows}
+    by_id = {row.id: zone_dict(row, row.slug) for row in rows}
     return [by_id[i] for i in ids]
 
 
-def zone_dict(zone: ParkingZone, provider_slug: str) -> dict[str, Any]:
-    """The API form of a zone."""
+# What ``zone_dict`` reads.
+_ZONE_COLUMNS = ("id", "source_id", "name", "kind", "geometry", "capacity", "rules", "tariff")
+
+
+def zone_dict(zone: Any, provider_slug: str) -> dict[str, Any]:
+    """The API form of a zone (an ORM object, or a row with its columns)."""
     return {"id": public_id(provider_slug, zone.source_id), "provider": provider_slug,
             "source_id": zone.source_id, "name": zone.name, "kind": zone.kind,
             "geometry": zone.geometry, "capacity": zone.capacity, "rules": zone.rules or {},

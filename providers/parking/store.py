@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from providers.base import ImportResult
 from providers.models import Feed, FeedVersion
+from providers.parking.grid import point_cell, zone_cell
 from providers.parking.live import record_readings
 from providers.parking.models import ParkingFacility, ParkingZone
 from providers.parking.records import AvailabilityRecord, FacilityRecord, ZoneRecord
@@ -97,6 +98,7 @@ def _facility_row(record: FacilityRecord) -> dict[str, Any]:
     row = asdict(record)
     row.pop("availability")
     row["name"] = (row["name"] or record.source_id)[:300]
+    row["cell"] = point_cell(record.lat, record.lon)
     return row
 
 
@@ -115,5 +117,6 @@ def _zone_row(record: ZoneRecord, report: Any) -> dict[str, Any] | None:
     row = asdict(record)
     row["name"] = (row["name"] or record.source_id)[:300]
     row.update(min_lat=min_lat, min_lon=min_lon, max_lat=max_lat, max_lon=max_lon,
-               large=(max_lat - min_lat) > ZONE_WINDOW_DEG)
+               large=(max_lat - min_lat) > ZONE_WINDOW_DEG,
+               cell=zone_cell(min_lat, min_lon, max_lat, max_lon))
     return row
