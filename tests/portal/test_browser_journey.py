@@ -16,7 +16,6 @@ import email
 import json
 import os
 import re
-import secrets
 import socket
 import subprocess
 import sys
@@ -30,9 +29,8 @@ from pathlib import Path
 
 import pytest
 import redis as redis_lib
-import sqlalchemy as sa
 
-from tests.conftest import POSTGRES_ADMIN_URL, PROJECT_ROOT, backend
+from tests.conftest import PROJECT_ROOT, fresh_database
 from tests.portal.factories import PASSWORD, link_in, unique_email
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -76,20 +74,8 @@ def _free_port() -> int:
 @pytest.fixture(scope="module")
 def hub_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A database of the served hub's own, committed to, dropped at the end."""
-    if backend() != "postgresql":
-        yield f"sqlite:///{tmp_path_factory.mktemp('journey-db') / 'hub.sqlite3'}"
-        return
-    name = f"mobihub_journey_{os.getpid()}_{secrets.token_hex(3)}"
-    admin = sa.create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield sa.engine.make_url(POSTGRES_ADMIN_URL).set(database=name).render_as_string(
-            hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with fresh_database(tmp_path_factory.mktemp("journey-db"), "journey") as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
