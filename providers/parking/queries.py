@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+import shapely
 import sqlalchemy as sa
 from pyproj import Geod
 from shapely.geometry import Point, shape
@@ -408,13 +409,14 @@ def availability_history(session: Session, facility_id: str, *, start: datetime,
 # --- zones ------------------------------------------------------------------------------------
 
 
-def _zone_shape(key: tuple[Any, ...], geometry: dict[str, Any]) -> Any:
-    # Parsed geometries are cached per row id *and* bounds: SQLite may reuse a rolled-back id.
+def _zone_shape(key: tuple[Any, ...], geometry: str) -> Any:
+    # Parsed geometries (from their JSON text) are cached per row id *and* bounds: SQLite may
+    # reuse a rolled-back id.
     found = _SHAPES.get(key)
     if found is None:
         if len(_SHAPES) >= _SHAPES_MAX:
             _SHAPES.clear()
-        found = _SHAPES[key] = shape(geometry)
+        found = _SHAPES[key] = shape(json.loads(geometry))
     return found
 
 
@@ -426,37 +428,54 @@ def zones_at(session: Session, lat: float, lon: float) -> list[dict[str, Any]]:
     params = {"min_lat": min_lat, "max_lat": max_lat, "min_lon": min_lon, "max_lon": max_lon}
     if cells is not None:  # the grid cells such zones are stored in: a few index probes
         params["cells"] = cells
+    point = Point(lon, lat)
     hits: list[tuple[float, int, Any]] = []
-    cos_lat = math.cos(math.radians(lat))
+    segments: list[tuple[Any, Any]] = []
     for row in session.execute(_zones_at_query(cells is not None), params):
+        # Geometries come as JSON text: parsed only when not cached, or when in the answer.
         geom = _zone_shape((row.id, row.min_lat, row.min_lon, row.max_lat, row.max_lon),
                            row.geometry)
         if geom.geom_type.endswith("Polygon"):
-            if geom.covers(Point(lon, lat)):
+            if geom.covers(point):
                 hits.append((0.0, row.id, row))
-            continue
-        # Street segment: distance in a local equirectangular frame, metres (fine at <50 m).
-        nearest = geom.interpolate(geom.project(Point(lon, lat)))
-        dx = (nearest.x - lon) * METRES_PER_DEG_LAT * cos_lat
-        dy = (nearest.y - lat) * METRES_PER_DEG_LAT
-        distance = math.hypot(dx, dy)
-        if distance <= float((row.rules or {}).get("segment_width_m", 10.0)) / 2:
-            hits.append((distance, row.id, row))
+        else:
+            segments.append((geom, row))
+    if segments:
+        # Street segments: distance in a local equirectangular frame, metres (fine at <50 m),
+        # to the nearest point of each line, for all candidates in one shapely call each.
+        lines = [geom for geom, _ in segments]
+        nearest = shapely.get_coordinates(shapely.line_interpolate_point(
+            lines, shapely.line_locate_point(lines, point)))
+        cos_lat = math.cos(math.radians(lat))
+        for (_, row), (x, y) in zip(segments, nearest.tolist(), strict=True):
+            dx = (x - lon) * METRES_PER_DEG_LAT * cos_lat
+            dy = (y - lat) * METRES_PER_DEG_LAT
+            distance = math.hypot(dx, dy)
+            if distance <= float((row.rules or {}).get("segment_width_m", 10.0)) / 2:
+                hits.append((distance, row.id, row))
     hits.sort(key=lambda hit: hit[:2])
     zones = []
     for distance, _, row in hits:
         zone = zone_dict(row, row.slug)
-        zone["distance_m"] = round(distance, 1)
+        zone.update(geometry=json.loads(row.geometry), tariff=_json(row.tariff),
+                    distance_m=round(distance, 1))
         zones.append(zone)
     return zones
+
+
+def _json(text: str | None) -> Any:
+    return None if text is None else json.loads(text)
 
 
 @functools.cache
 def _zones_at_query(cells: bool) -> sa.Select:
     z, provider = ParkingZone.__table__.c, Provider.__table__.c
+    # geometry and tariff as their JSON text (the same on both backends), decoded for hits only
+    raw = {"geometry": sa.cast(z.geometry, sa.Text).label("geometry"),
+           "tariff": sa.cast(z.tariff, sa.Text).label("tariff")}
     query = (
-        sa.select(*(z[name] for name in _ZONE_COLUMNS), z.min_lat, z.min_lon, z.max_lat,
-                  z.max_lon, provider.slug)
+        sa.select(*(raw.get(name, z[name]) for name in _ZONE_COLUMNS), z.min_lat, z.min_lon,
+                  z.max_lat, z.max_lon, provider.slug)
         .join(Provider.__table__, provider.id == z.provider_id)
         .where((z.feed_version_id + 0).in_(active_version_ids()),
                z.min_lat <= sa.bindparam("max_lat"), z.max_lat >= sa.bindparam("min_lat"),

@@ -30,7 +30,8 @@ blp = Blueprint("parking-facilities", __name__, url_prefix="/parking/v1/faciliti
 
 @blp.route("")
 class FacilityList(MethodView):
-    @blp.arguments(FacilitySearchQuerySchema, location="query")
+    # An instance, not the class: webargs would build a new schema on every request.
+    @blp.arguments(FacilitySearchQuerySchema(), location="query")
     @blp.response(200, FacilityPageSchema)
     @blp.doc(**GEOJSON_DOC)
     def get(self, args):

@@ -16,7 +16,8 @@ blp = Blueprint("parking-zones", __name__, url_prefix="/parking/v1/zones",
 
 @blp.route("")
 class ZoneList(MethodView):
-    @blp.arguments(ZoneQuerySchema, location="query")
+    # An instance, not the class: webargs would build a new schema on every request.
+    @blp.arguments(ZoneQuerySchema(), location="query")
     @blp.response(200, ZonePageSchema)
     @blp.doc(**GEOJSON_DOC)
     def get(self, args):
