@@ -603,16 +603,27 @@ class _FeedParse:
                              "first or last stop.", file="stop_times.txt", field="arrival_time",
                              value=current)
 
-        for _ in t:
-            row = t.row
+        width, filename = t.width, t.file.name
+        times: dict[str, int | None] = {}  # a feed repeats its times; parse each text once
+        small = dict(_SMALL_INTS)
+        for line, row in t.file.rows:
+            # _Table.__iter__ inlined: this loop runs once per stop time, the hottest in import.
+            if len(row) != width:
+                t.line = line
+                report.warning("extra_row_cells" if len(row) > width else "missing_row_cells",
+                               f"Line {line} has {len(row)} cells; the header has {width}.",
+                               file=filename, line=line)
+                row = (row + [""] * width)[:width] if len(row) < width else row
             trip_id = row[i_trip].strip()
             stop_id = row[i_stop].strip()
             if trip_id not in trips:
+                t.line = line
                 t.problem("undefined_trip" if trip_id else "missing_required_field",
                           f"trip_id {trip_id!r} is not in trips.txt; the stop time is dropped.",
                           "trip_id", trip_id)
                 continue
             if stop_id not in stops:
+                t.line = line
                 t.problem("undefined_stop" if stop_id else "missing_required_field",
                           f"stop_id {stop_id!r} is not in stops.txt; the stop time is dropped.",
                           "stop_id", stop_id)
@@ -620,38 +631,57 @@ class _FeedParse:
             try:
                 sequence = int(row[i_seq])
             except ValueError:
+                t.line = line
                 t.problem("invalid_integer", f"stop_sequence {row[i_seq]!r} is not an integer.",
                           "stop_sequence", row[i_seq])
                 continue
             if sequence < 0:
+                t.line = line
                 t.problem("negative_stop_sequence", f"stop_sequence {sequence} is negative.",
                           "stop_sequence", sequence)
                 continue
             pair = (trip_id, sequence)
             if pair in seen_pairs:
+                t.line = line
                 t.problem("duplicate_stop_sequence", f"Trip {trip_id!r} has stop_sequence "
                           f"{sequence} twice; the second is dropped.", "stop_sequence", sequence)
                 continue
             seen_pairs.add(pair)
             arr_text = row[i_arr].strip() if i_arr is not None else ""
             dep_text = row[i_dep].strip() if i_dep is not None else ""
-            arrival = parse_time(arr_text) if arr_text else None
-            departure = parse_time(dep_text) if dep_text else None
+            if arr_text:
+                arrival = times.get(arr_text, -1)
+                if arrival == -1:
+                    arrival = times[arr_text] = parse_time(arr_text)
+            else:
+                arrival = None
+            if dep_text == arr_text:
+                departure = arrival
+            elif dep_text:
+                departure = times.get(dep_text, -1)
+                if departure == -1:
+                    departure = times[dep_text] = parse_time(dep_text)
+            else:
+                departure = None
             if (arr_text and arrival is None) or (dep_text and departure is None):
+                t.line = line
                 bad = arr_text if arr_text and arrival is None else dep_text
                 t.problem("invalid_time", f"{bad!r} is not an H:MM:SS time.", "arrival_time"
                           if bad == arr_text else "departure_time", bad)
                 continue
             # GTFS: both times are required together; a feed giving one means both.
             if arrival is None and departure is not None:
+                t.line = line
                 t.problem("missing_arrival_time", "arrival_time is empty; departure_time is "
                           "used.", "arrival_time", severity="warning")
                 arrival = departure
             elif departure is None and arrival is not None:
+                t.line = line
                 t.problem("missing_departure_time", "departure_time is empty; arrival_time is "
                           "used.", "departure_time", severity="warning")
                 departure = arrival
             if arrival is not None and departure is not None and departure < arrival:
+                t.line = line
                 t.problem("departure_before_arrival", "departure_time is before arrival_time.",
                           "departure_time", dep_text)
                 continue
@@ -667,10 +697,19 @@ class _FeedParse:
                     last = (sequence, has_time)
             used_stops.add(stop_id)
             trips_with_times.add(trip_id)
+            # Optional small integers: the common texts come from a table, others are parsed.
+            pick = small.get(row[i_pick], _ABSENT) if i_pick is not None else None
+            if pick is _ABSENT:
+                pick = _small_int(row, i_pick)
+            drop = small.get(row[i_drop], _ABSENT) if i_drop is not None else None
+            if drop is _ABSENT:
+                drop = _small_int(row, i_drop)
+            point = small.get(row[i_tp], _ABSENT) if i_tp is not None else None
+            if point is _ABSENT:
+                point = _small_int(row, i_tp)
             yield (trip_id, sequence, stop_id, arrival, departure,
                    (row[i_head].strip() or None) if i_head is not None else None,
-                   _small_int(row, i_pick), _small_int(row, i_drop),
-                   _float(row, i_dist), _small_int(row, i_tp))
+                   pick, drop, _float(row, i_dist) if i_dist is not None else None, point)
         close_trip()
         unused_trips = len(trips) - len(trips_with_times)
         if unused_trips:
@@ -717,6 +756,11 @@ def _warn_stops_too_close(rows: list[tuple], report: ValidationReport) -> None:
                                        "are less than 2 m apart.", file="stops.txt",
                                        line=row[12], field="stop_id", value=row[0])
         buckets.setdefault(key, []).append(row)
+
+
+_ABSENT = object()
+# The texts optional small integer fields hold almost always, with what _small_int makes of them.
+_SMALL_INTS: dict[str, int | None] = {"": None, **{str(n): n for n in range(10)}}
 
 
 def _small_int(row: list[str], i: int | None) -> int | None:

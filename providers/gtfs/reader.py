@@ -14,6 +14,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import itertools
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -122,27 +123,71 @@ def printable(text: str) -> str:
     return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
-class _LineCheck:
-    """Line iterator that flags lines with NUL bytes or invalid UTF-8, for the row loop."""
+# Characters decoded per block: big enough that per-block Python work is noise, small enough
+# that a table never sits in memory.
+BLOCK_CHARS = 1 << 20
 
-    def __init__(self, text: io.TextIOWrapper, filename: str, report: ValidationReport) -> None:
+
+class _LineCheck:
+    """The lines of a table for ``csv.reader``; flags lines with NUL bytes or invalid UTF-8.
+
+    Text is decoded a block at a time. A clean block (ASCII, or valid UTF-8, without NUL) is
+    split into lines by ``io.StringIO`` (universal newlines, endings kept, like the
+    ``TextIOWrapper`` it reads from), entirely in C; only a block holding a bad byte is checked
+    line by line. ``bad`` is set when such a line is handed out, for the row loop to report.
+    """
+
+    def __init__(self, text: io.TextIOWrapper, filename: str, report: ValidationReport,
+                 block_chars: int = BLOCK_CHARS) -> None:
         self.text = text
         self.filename = filename
         self.report = report
+        self.block_chars = block_chars
         self.bad: str | None = None
 
-    def __iter__(self) -> _LineCheck:
-        return self
+    def __iter__(self) -> Iterator[str]:
+        return itertools.chain.from_iterable(self._blocks())
 
-    def __next__(self) -> str:
-        line = next(self.text)
-        if not line.isascii() or "\x00" in line:
-            if "\x00" in line:
-                self.bad = "null_character"
-                line = line.replace("\x00", "")
-            elif any("\udc80" <= ch <= "\udcff" for ch in line):
-                self.bad = "invalid_utf8"
-        return line
+    def _blocks(self) -> Iterator[Iterator[str]]:
+        carry = ""
+        while True:
+            block = self.text.read(self.block_chars)
+            if not block:
+                if carry:
+                    yield self._lines(carry)
+                return
+            block = carry + block
+            # Hand out only complete lines; the tail (and a final "\r" that may be half of a
+            # "\r\n") waits for the next block.
+            end = block.rfind("\n") + 1
+            cr = block.rfind("\r", end, len(block) - 1)
+            if cr >= 0:
+                end = cr + 1
+            carry = block[end:]
+            if end:
+                yield self._lines(block[:end])
+
+    def _lines(self, block: str) -> Iterator[str]:
+        if "\x00" not in block:
+            if block.isascii():
+                return io.StringIO(block, newline="")
+            try:
+                block.encode("utf-8")  # surrogates (undecodable bytes) refuse to encode
+            except UnicodeEncodeError:
+                pass
+            else:
+                return io.StringIO(block, newline="")
+        return self._checked(block)
+
+    def _checked(self, block: str) -> Iterator[str]:
+        for line in io.StringIO(block, newline=""):
+            if not line.isascii() or "\x00" in line:
+                if "\x00" in line:
+                    self.bad = "null_character"
+                    line = line.replace("\x00", "")
+                elif any("\udc80" <= ch <= "\udcff" for ch in line):
+                    self.bad = "invalid_utf8"
+            yield line
 
 
 def _checked_lines(text: io.TextIOWrapper, filename: str, report: ValidationReport) -> _LineCheck:
