@@ -107,6 +107,9 @@ class TransitStopTime(Base):
         # departures-at-stop: equality on version and stop, range on departure time.
         sa.Index("ix_transit_stop_time_departures", "feed_version_id", "stop_id",
                  "departure_secs"),
+        # PostgreSQL: a partition per feed version, loaded by COPY into a fresh table whose
+        # indexes are built after the load, then attached (providers/transit/store.py).
+        {"postgresql_partition_by": "LIST (feed_version_id)"},
     )
 
     feed_version_id: Mapped[int] = mapped_column(BigIntPK, _version_fk(), primary_key=True)

@@ -135,7 +135,10 @@ def upgrade() -> None:
     sa.Column('shape_dist_traveled', sa.Float(), nullable=True),
     sa.Column('timepoint', sa.SmallInteger(), nullable=True),
     sa.ForeignKeyConstraint(['feed_version_id'], ['feed_version.id'], name=op.f('fk_transit_stop_time_feed_version_id_feed_version'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('feed_version_id', 'trip_id', 'stop_sequence', name=op.f('pk_transit_stop_time'))
+    sa.PrimaryKeyConstraint('feed_version_id', 'trip_id', 'stop_sequence', name=op.f('pk_transit_stop_time')),
+    # PostgreSQL: one partition per feed version, bulk-loaded before its indexes are built
+    # (providers/transit/store.py); SQLite ignores the option.
+    postgresql_partition_by='LIST (feed_version_id)',
     )
     with op.batch_alter_table('transit_stop_time', schema=None) as batch_op:
         batch_op.create_index('ix_transit_stop_time_departures', ['feed_version_id', 'stop_id', 'departure_secs'], unique=False)

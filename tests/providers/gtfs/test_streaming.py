@@ -9,8 +9,9 @@ import sqlalchemy as sa
 
 from providers.base import ValidationReport
 from providers.gtfs.reader import _LineCheck
+from providers.models import FeedVersion
 from providers.transit.models import TransitShapePoint, TransitStopTime
-from tests.providers.transit.factories import gtfs_zip, import_gtfs_bytes
+from tests.providers.transit.factories import BASE_FEED, gtfs_zip, import_gtfs_bytes
 
 TEXTS = [
     "a,b\nc,d\n",
@@ -79,3 +80,24 @@ def test_stop_time_and_shape_text_survive_the_bulk_path_exactly(session):
         .where(TransitShapePoint.feed_version_id == outcome.feed_version_id)
         .order_by(TransitShapePoint.shape_id)).all()
     assert [tuple(p) for p in points] == [("S,1", None), ("S2", 12.5)]
+
+
+def test_postgresql_keeps_one_stop_time_partition_per_live_version(session):
+    if session.connection().dialect.name != "postgresql":
+        pytest.skip("stop_times are partitioned by feed version on PostgreSQL only")
+    ids = []
+    for n in range(5):  # the sync keeps two superseded versions; the fourth import prunes v1
+        stops = BASE_FEED["stops.txt"] + f"X{n},Extra {n},40.7,-73.9,0,\n"
+        outcome = import_gtfs_bytes(session, gtfs_zip({"stops.txt": stops}))
+        assert outcome.ok, outcome.message
+        ids.append(outcome.feed_version_id)
+    partitions = set(session.execute(sa.text(
+        "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+        "WHERE i.inhparent = 'transit_stop_time'::regclass")).scalars())
+    # The first version's partition, emptied when it was pruned, went with the next import.
+    assert f"transit_stop_time_v{ids[0]}" not in partitions
+    assert f"transit_stop_time_v{ids[-1]}" in partitions
+    with_rows = set(session.scalars(sa.select(TransitStopTime.feed_version_id).distinct()))
+    assert with_rows == set(session.scalars(sa.select(FeedVersion.id))) & set(ids)
+    assert session.scalar(sa.select(sa.func.count()).select_from(TransitStopTime).where(
+        TransitStopTime.feed_version_id == ids[-1])) == 8
