@@ -17,6 +17,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from types import SimpleNamespace
 from typing import Any
 
 import shapely
@@ -149,13 +150,15 @@ def search_facilities(session: Session, live: Any, search: FacilitySearch) -> di
     if search.provider:
         params["provider"] = search.provider
     filters = (search.near, cells is not None, bool(search.bbox), bool(search.kinds),
-               search.ev_charging is not None, bool(search.provider), search.open_at is not None)
+               search.ev_charging is not None, bool(search.provider), search.open_at is not None,
+               search.min_free is not None)
 
+    connection = session.connection()
     page: list[tuple[int, float | None]] = []
     readings: dict[int, dict[str, Any] | None] = {}
     want = search.limit + 1
     if search.near:
-        rows = session.execute(_facility_query(*filters), params).all()
+        rows = connection.execute(_facility_query(*filters), params).all()
         distances = geodesic_distances(search.lat, search.lon, [r.lat for r in rows],  # type: ignore[arg-type]
                                        [r.lon for r in rows])
         ranked = sorted(((d, r) for d, r in zip(distances, rows, strict=True)
@@ -169,8 +172,8 @@ def search_facilities(session: Session, live: Any, search: FacilitySearch) -> di
     else:
         last = after.get("i", 0)
         while len(page) < want:
-            batch = session.execute(_facility_query(*filters, scan=True),
-                                    {**params, "after": last}).all()
+            batch = connection.execute(_facility_query(*filters, scan=True),
+                                       {**params, "after": last}).all()
             if not batch:
                 break
             kept = _apply_filters(live, batch, search, now, readings, want - len(page))
@@ -180,7 +183,7 @@ def search_facilities(session: Session, live: Any, search: FacilitySearch) -> di
                 break
     more = len(page) > search.limit
     page = page[:search.limit]
-    items = _load_facilities(session, live, [i for i, _ in page], now, search.stale_after,
+    items = _load_facilities(connection, live, [i for i, _ in page], now, search.stale_after,
                              readings)
     for item, (_, distance) in zip(items, page, strict=True):
         if distance is not None:
@@ -196,15 +199,31 @@ def search_facilities(session: Session, live: Any, search: FacilitySearch) -> di
 
 
 _FACILITY = ParkingFacility.__table__.c
+_PROVIDER = Provider.__table__
+# What ``facility_dict`` reads for the list form, JSON documents as their text.
+_LIST_COLUMNS = (
+    *(_FACILITY[name] for name in (
+        "id", "provider_id", "source_id", "name", "kind", "lat", "lon", "address", "capacity",
+        "max_height_cm", "opening_hours", "ev_charging", "operator", "url")),
+    sa.cast(_FACILITY.capacity_by_category, sa.Text).label("capacity_by_category"),
+    sa.cast(_FACILITY.tariff, sa.Text).label("tariff"),
+    _PROVIDER.c.slug,
+)
 
-
+# Statements below run on the session's connection (same transaction) without the ORM's
+# per-execute work: they are plain Core selects of table columns.
 @functools.cache
 def _facility_query(near: bool, cells: bool, bbox: bool, kinds: bool, ev_charging: bool,
-                    provider: bool, open_at: bool, *, scan: bool = False) -> sa.Select:
+                    provider: bool, open_at: bool, min_free: bool, *, scan: bool = False
+                    ) -> sa.Select:
     # Built once per combination of filters, with bound parameters: building a statement
     # costs more than running it, and a cached statement skips SQLAlchemy's compilation too.
     c = _FACILITY
-    columns = [c.id, c.lat, c.lon, c.provider_id, c.source_id]
+    # Candidates carry only what ranking and the Python filters need (a dense 1 km holds over
+    # a hundred); the page's columns come in a second query for its few rows.
+    columns = [c.id, c.lat, c.lon]
+    if min_free:  # the live store's key
+        columns += [c.provider_id, c.source_id]
     if open_at:
         columns.append(c.opening_times)
     # "+ 0" keeps SQLite's planner off the version index (every row of a big active version
@@ -278,29 +297,30 @@ def geodesic_distances(lat: float, lon: float, lats: Sequence[float], lons: Sequ
     return [float(d) for d in distances]
 
 
-def _load_facilities(session: Session, live: Any, ids: list[int], now: datetime,
+def _load_facilities(connection: sa.Connection, live: Any, ids: list[int], now: datetime,
                      stale_after: float, readings: dict[int, dict[str, Any] | None]
                      ) -> list[dict[str, Any]]:
     if not ids:
         return []
     # Only the columns of the list form, as plain rows: no ORM objects to build and track.
-    rows = session.execute(_LOAD_FACILITIES, {"ids": ids}).all()
-    by_id = {row.id: row for row in rows}
+    by_id = {row.id: row for row in connection.execute(_LOAD_FACILITIES, {"ids": ids})}
     missing = [i for i in ids if i not in readings]
     if missing:
         raws = read_live(live, [(by_id[i].provider_id, by_id[i].source_id) for i in missing])
         for i, raw in zip(missing, raws, strict=True):
             readings[i] = present_availability(raw, now, stale_after)
-    return [facility_dict(by_id[i], by_id[i].slug, readings.get(i)) for i in ids]
+    return [facility_dict(_decoded(by_id[i]), by_id[i].slug, readings.get(i)) for i in ids]
 
 
-# What ``facility_dict`` reads for the list form (not the detail form).
+def _decoded(row: Any) -> SimpleNamespace:
+    return SimpleNamespace(**{**row._mapping,
+                              "capacity_by_category": _json(row.capacity_by_category),
+                              "tariff": _json(row.tariff)})
+
+
 _LOAD_FACILITIES = (
-    sa.select(*(_FACILITY[name] for name in (
-        "id", "provider_id", "source_id", "name", "kind", "lat", "lon", "address", "capacity",
-        "capacity_by_category", "max_height_cm", "opening_hours", "ev_charging", "operator",
-        "url", "tariff")), Provider.__table__.c.slug)
-    .join(Provider.__table__, Provider.__table__.c.id == _FACILITY.provider_id)
+    sa.select(*_LIST_COLUMNS)
+    .join(_PROVIDER, _PROVIDER.c.id == _FACILITY.provider_id)
     .where(_FACILITY.id.in_(sa.bindparam("ids", expanding=True)))
 )
 
@@ -431,7 +451,7 @@ def zones_at(session: Session, lat: float, lon: float) -> list[dict[str, Any]]:
     point = Point(lon, lat)
     hits: list[tuple[float, int, Any]] = []
     segments: list[tuple[Any, Any]] = []
-    for row in session.execute(_zones_at_query(cells is not None), params):
+    for row in session.connection().execute(_zones_at_query(cells is not None), params):
         # Geometries come as JSON text: parsed only when not cached, or when in the answer.
         geom = _zone_shape((row.id, row.min_lat, row.min_lon, row.max_lat, row.max_lon),
                            row.geometry)
