@@ -197,6 +197,7 @@ _STOP_COLUMNS = (TransitStop.stop_id, TransitStop.code, TransitStop.name, Transi
 # Bounds of the in-process caches (entries; a full cache is cleared, see _remember).
 _CACHE_LIMIT = 4096
 _VERSION_CACHE_LIMIT = 64
+PREFETCH_DAYS_BEFORE, PREFETCH_DAYS_AFTER = 3, 10
 _services_cache: dict[tuple[Any, date], frozenset[str]] = {}
 _frequency_cache: dict[Any, dict[str, tuple[int, list[tuple[int, int, int]]]]] = {}
 _route_cache: dict[Any, dict[str, dict[str, Any]]] = {}
@@ -240,8 +241,14 @@ def _services(session: Session, version_key: tuple, days: list[date]
     found = {d: _services_cache.get((version_key, d)) for d in days}
     missing = [d for d, services in found.items() if services is None]
     if missing:
-        for day, services in services_by_day(session, version_key[0], missing).items():
-            found[day] = _remember(_services_cache, (version_key, day), services)
+        # Boards are asked for around the same dates, so a miss fills a fortnight at once.
+        first = min(missing) - timedelta(days=PREFETCH_DAYS_BEFORE)
+        span = (max(missing) - first).days + 1 + PREFETCH_DAYS_AFTER
+        window = [first + timedelta(days=n) for n in range(span)]
+        for day, services in services_by_day(session, version_key[0], window).items():
+            _remember(_services_cache, (version_key, day), services)
+            if day in found:
+                found[day] = services
     return found  # type: ignore[return-value]
 
 

@@ -63,7 +63,8 @@ def services_by_day(session: Session, feed_version_id: int, days: list[date]
                     ) -> dict[date, frozenset[str]]:
     """The service ids running on each of ``days`` (same rules as ``active_services``).
 
-    One query per table for all the days: the calendars overlapping them, the exceptions on them.
+    One query per table for all the days: the calendars overlapping them, the exceptions between
+    the first and the last.
     """
     if not days:
         return {}
@@ -78,7 +79,7 @@ def services_by_day(session: Session, feed_version_id: int, days: list[date]
         sa.select(TransitCalendarDate.date, TransitCalendarDate.service_id,
                   TransitCalendarDate.exception_type)
         .where(TransitCalendarDate.feed_version_id == feed_version_id,
-               TransitCalendarDate.date.in_(days))).all()
+               TransitCalendarDate.date.between(first, last))).all()
     result = {}
     for day in days:
         weekday = day.weekday()

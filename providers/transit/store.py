@@ -61,7 +61,11 @@ class TransitFeedWriter:
             # departures query until autovacuum catches up (PostgreSQL docs, "ANALYZE").
             # Every table written, small ones too: a stale row estimate on transit_route once
             # made the planner run the whole departures query once per route.
-            analyzed = ", ".join(RECORD_TABLES[name][0] for name in counts)
+            # A partitioned table: its new partition only (the planner prunes to it; analyzing
+            # the parent would sample every version's partition again).
+            analyzed = ", ".join(
+                f"{table}_v{int(version.id)}" if table in PARTITIONED else table
+                for table in (RECORD_TABLES[name][0] for name in counts))
             if analyzed:
                 connection.exec_driver_sql(f"ANALYZE {analyzed}")
             drop_orphan_partitions(session)

@@ -109,3 +109,16 @@ def test_a_new_version_is_served_at_once_despite_the_in_process_caches(session):
     monday = board(session, datetime(2024, 7, 1, 7, 30), window_minutes=60)
     assert trips(monday) == [("T1", "2024-07-01T08:00:00-04:00")]
     assert monday[0]["route"]["short_name"] == "1X"
+
+
+def test_prefetched_service_days_keep_the_calendar_dates_exceptions(session):
+    # The first board caches a fortnight of service days around it; later boards in that
+    # fortnight are answered from it and must still see the holiday swap.
+    import_gtfs_bytes(session, gtfs_zip())
+    assert trips(board(session, datetime(2024, 7, 1, 7, 30), window_minutes=120)) == [
+        ("T1", "2024-07-01T08:00:00-04:00")]
+    assert trips(board(session, datetime(2024, 7, 3, 7, 30), window_minutes=120)) == [
+        ("T_HOL", "2024-07-03T09:00:00-04:00")]
+    assert board(session, datetime(2024, 7, 4, 0, 15), window_minutes=30) == []
+    assert trips(board(session, datetime(2024, 7, 5, 7, 30), window_minutes=120)) == [
+        ("T1", "2024-07-05T08:00:00-04:00")]
