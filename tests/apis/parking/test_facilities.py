@@ -1,5 +1,6 @@
 """The facility resources of the parking API on real and small imported feeds."""
 
+import random
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -54,6 +55,24 @@ def test_near_search_matches_brute_force_geodesic(api_client, headers, session, 
     response = api_client.get(f"{URL}?lat={centre[0]}&lon={centre[1]}&radius=800&limit=100",
                               headers=headers)
     assert [i["source_id"] for i in response.get_json()["items"]] == expected
+
+
+@pytest.mark.parametrize("radius", [150, 25_000])
+def test_near_search_across_grid_cells_matches_brute_force(api_client, headers, session, redis,
+                                                          radius):
+    # Lots on both sides of lookup cell boundaries (every 0.01 degree), and far away; a small
+    # radius probes a few cells, a large one the coordinate index: both find the same set.
+    rng = random.Random(3)
+    points = [(50.01 + rng.uniform(-0.002, 0.002), 7.01 + rng.uniform(-0.002, 0.002))
+              for _ in range(40)] + [(50.0 + rng.uniform(-0.3, 0.3), 7.0 + rng.uniform(-0.3, 0.3))
+                                     for _ in range(40)]
+    import_lots(session, redis, [lot(f"l{i}", lat, lon) for i, (lat, lon) in enumerate(points)])
+    centre = (50.0100, 7.0100)
+    expected = sorted((geodesic(centre, p).m, f"l{i}") for i, p in enumerate(points))
+    response = api_client.get(f"{URL}?lat={centre[0]}&lon={centre[1]}&radius={radius}"
+                              "&limit=100", headers=headers)
+    assert [i["source_id"] for i in response.get_json()["items"]] == [
+        sid for d, sid in expected if d <= radius]
 
 
 def test_old_readings_are_flagged_stale_and_not_live(api_client, headers, session, redis,

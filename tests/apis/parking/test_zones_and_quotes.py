@@ -29,6 +29,24 @@ def test_zone_at_a_point_inside_a_polygon(api_client, headers, session, redis):
     assert outside["items"] == []
 
 
+def square(lat: float, lon: float, size: float) -> str:
+    return (f"POLYGON (({lon} {lat}, {lon + size} {lat}, {lon + size} {lat + size}, "
+            f"{lon} {lat + size}, {lon} {lat}))")
+
+
+def test_zones_of_every_size_are_found_at_a_point(api_client, headers, session, redis):
+    # Zones sit in lookup cells by size (1 km, 11 km, 111 km, larger): each one is found.
+    sizes = {"block": 0.004, "district": 0.05, "city": 0.6, "region": 3.0}
+    import_zones_csv(session, redis, [f"{name};{name};{square(50.0085, 7.0085, size)}"
+                                      for name, size in sizes.items()])
+    here = "lat=50.0101&lon=7.0101"  # across a cell boundary from every zone's corner
+    found = api_client.get(f"/parking/v1/zones?{here}", headers=headers).get_json()["items"]
+    assert sorted(z["source_id"] for z in found) == sorted(sizes)
+    outside = api_client.get("/parking/v1/zones?lat=50.0080&lon=7.0101",
+                             headers=headers).get_json()["items"]
+    assert outside == []
+
+
 def test_friedrichshafen_segment_found_next_to_the_kerb(api_client, headers, session, redis,
                                                         shared_data):
     import_file(session, redis, shared_data / "parking/csv/friedrichshafen_easypark.csv",
