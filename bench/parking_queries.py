@@ -7,6 +7,8 @@ Flask stack (test client, gateway off so only the parking work is measured):
 - ``near``: GET /parking/v1/facilities?lat&lon&radius=1000&limit=10 (10 nearest within 1 km)
 - ``zone``: GET /parking/v1/zones?lat&lon (the zone or segment at a point)
 - ``trivial``: GET /healthz, the baseline measured in the same run
+- ``zone by id``: GET /parking/v1/zones/{id}, one indexed row: near the floor any
+  database-backed request pays on that backend (session, round trips, one JSON dump)
 
 and prints p50/p99 in milliseconds and the ratio to the baseline. Target: p99 < 5 ms.
 
@@ -73,7 +75,7 @@ def real_records() -> tuple[list[Any], list[Any]]:
 
 
 def load(session: Any, facilities: list[Any], zones: list[Any], count: int,
-         rng: random.Random) -> list[tuple[float, float]]:
+         rng: random.Random) -> tuple[list[tuple[float, float]], str]:
     """Insert ``count`` jittered facilities and zones under one active version."""
     provider = Provider(slug=f"bench-{secrets.token_hex(3)}", name="bench")
     session.add(provider)
@@ -124,7 +126,7 @@ def load(session: Any, facilities: list[Any], zones: list[Any], count: int,
     if rows:
         session.execute(sa.insert(ParkingZone), rows)
     session.commit()
-    return points
+    return points, provider.slug
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -155,7 +157,7 @@ def run(backend: str, url: str, count: int, queries: int, records: tuple[list, l
     rng = random.Random(42)
     with app.app_context():
         started = time.perf_counter()
-        points = load(db.session(), records[0], records[1], count, rng)
+        points, slug = load(db.session(), records[0], records[1], count, rng)
         load_seconds = time.perf_counter() - started
         if backend == "postgresql":
             with engine.begin() as connection:
@@ -174,6 +176,8 @@ def run(backend: str, url: str, count: int, queries: int, records: tuple[list, l
         zone_urls.append(f"/parking/v1/zones?lat={zlat:.7f}&lon={zlon:.7f}")
     rows = {}
     rows["trivial /healthz"] = time_requests(client, ["/healthz"] * queries)
+    rows["zone by id"] = time_requests(
+        client, [f"/parking/v1/zones/{slug}:z{rng.randrange(count)}" for _ in range(queries)])
     rows["near 10 within 1 km"] = time_requests(client, near_urls)
     rows["zone at point"] = time_requests(client, zone_urls)
     found = sum(bool(client.get(u).get_json()["items"]) for u in zone_urls[:200])

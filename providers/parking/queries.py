@@ -555,15 +555,20 @@ def zone_dict(zone: Any, provider_slug: str) -> dict[str, Any]:
 def get_zone(session: Session, zone_id: str) -> dict[str, Any]:
     """One served zone, or a 404 problem."""
     slug, source_id = split_public_id(zone_id)
-    row = session.execute(
-        sa.select(ParkingZone, Provider.slug).join(Provider, Provider.id == ParkingZone.provider_id)
-        .where(Provider.slug == slug, ParkingZone.source_id == source_id,
-               ParkingZone.feed_version_id.in_(active_version_ids()))
-        .order_by(ParkingZone.feed_version_id.desc()).limit(1)
-    ).first()
+    row = session.connection().execute(_GET_ZONE, {"slug": slug, "source_id": source_id}).first()
     if row is None:
         raise Problem(404, "not-found", "Not Found", f"No parking zone {zone_id!r}.")
-    return zone_dict(row[0], row[1])
+    return zone_dict(row, row.slug)
+
+
+_ZONE = ParkingZone.__table__.c
+_GET_ZONE = (
+    sa.select(*(_ZONE[name] for name in _ZONE_COLUMNS), _PROVIDER.c.slug)
+    .join(_PROVIDER, _PROVIDER.c.id == _ZONE.provider_id)
+    .where(_PROVIDER.c.slug == sa.bindparam("slug"), _ZONE.source_id == sa.bindparam("source_id"),
+           _ZONE.feed_version_id.in_(active_version_ids()))
+    .order_by(_ZONE.feed_version_id.desc()).limit(1)
+)
 
 
 # --- quotes -----------------------------------------------------------------------------------
