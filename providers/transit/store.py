@@ -11,9 +11,13 @@ from __future__ import annotations
 import csv
 import io
 import itertools
+import logging
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from providers.base import ImportResult
@@ -22,6 +26,8 @@ from providers.transit.records import RECORD_TABLES, WRITE_ORDER
 
 # Record types whose text fields are never empty strings (ids are required; optional text is
 # None), so COPY's CSV format (unquoted empty = NULL) stores them exactly.
+log = logging.getLogger(__name__)
+
 CSV_SAFE = frozenset({"stop_times", "shapes"})
 COPY_BLOCK_ROWS = 10_000
 # PostgreSQL tables partitioned by feed version (LIST), see copy_into_partition. Their records
@@ -68,7 +74,7 @@ class TransitFeedWriter:
                 for table in (RECORD_TABLES[name][0] for name in counts))
             if analyzed:
                 connection.exec_driver_sql(f"ANALYZE {analyzed}")
-            drop_orphan_partitions(session)
+            _drop_orphans_after_commit(session)
         service_range = result.meta.get("service_range")
         if service_range:
             version.service_start, version.service_end = service_range
@@ -114,9 +120,14 @@ def copy_into_partition(session: Session, table: str, version_id: int,
         f"ALTER TABLE {table} ATTACH PARTITION {partition} FOR VALUES IN ({version})")
 
 
-def drop_orphan_partitions(session: Session) -> None:
-    """Drop the (emptied) partitions of versions that were pruned since the last import."""
-    connection = session.connection()
+def drop_orphan_partitions(connection: Connection) -> list[str]:
+    """Drop the partitions of feed versions that no longer exist; return their names.
+
+    Pruning a version deletes its rows (ON DELETE CASCADE) and leaves its partition empty.
+    DROP TABLE locks the parent ACCESS EXCLUSIVE, so this runs on its own connection after the
+    import has committed (``_drop_orphans_after_commit``), never inside the import.
+    """
+    dropped = []
     for table in PARTITIONED:
         orphans = connection.exec_driver_sql(
             "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
@@ -125,6 +136,26 @@ def drop_orphan_partitions(session: Session) -> None:
             "  WHERE c.relname = %(table)s || '_v' || v.id::text)", {"table": table}).scalars()
         for name in orphans:
             connection.exec_driver_sql(f'DROP TABLE "{name}"')
+            dropped.append(name)
+    return dropped
+
+
+def _drop_orphans_after_commit(session: Session) -> None:
+    engine = session.connection().engine
+
+    def drop(_: Session) -> None:
+        try:
+            with engine.connect() as connection:
+                # Never queue behind a long reader (that would stall the readers behind us);
+                # what is left is dropped after the next import.
+                connection.exec_driver_sql("SET lock_timeout = '500ms'")
+                drop_orphan_partitions(connection)
+                connection.commit()
+        except sa.exc.DBAPIError:
+            log.warning("Orphaned transit partitions are left for the next import.",
+                        exc_info=True)
+
+    event.listen(session, "after_commit", drop, once=True)
 
 
 def _write_csv_blocks(copy: Any, rows: Iterable[tuple]) -> None:
