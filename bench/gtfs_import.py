@@ -1,7 +1,8 @@
 """Benchmark: import HART and NYC subway into SQLite and PostgreSQL, against two baselines.
 
 Prints stop_times rows per second, wall time and peak memory (max RSS of a fresh process per
-case) for: our import (adapter + writer, the real sync) on SQLite and on
+case) for: our import (adapter + writer, the real sync, timed from the payload in memory to the
+commit; creating the app and migrating the fresh database are not timed) on SQLite and on
 PostgreSQL; PostgreSQL ``COPY`` of the same stop_times rows into a bare table (the ceiling);
 and ``gtfs_kit.read_feed`` of the same zip (a peer that only parses into pandas), next to our
 adapter's parse alone (validation included, no database). Every module is imported before the
@@ -46,6 +47,8 @@ def _child(fn, queue) -> None:
     start = time.perf_counter()
     count = fn()
     wall = time.perf_counter() - start
+    if isinstance(count, tuple):  # the case timed its own core (our import: not the set-up)
+        count, wall = count
     queue.put((count, wall, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024))
 
 
@@ -60,18 +63,22 @@ def measure(fn):
     return result
 
 
-def our_import(url: str, path: Path, instance: str) -> int:
+def our_import(url: str, path: Path, instance: str) -> tuple[int, float]:
+    """The real sync (adapter, writer, activation, commit), timed without the app's creation
+    and the migration of the fresh database."""
     app = create_app({"DATABASE_URL": url, "INSTANCE_PATH": instance, "LOG_LEVEL": "WARNING",
                       "REDIS_URL": ""})
     upgrade(db.state(app).engine)
     with app.app_context():
-        outcome = import_payload(db.session(), provider=f"bench-{path.stem}",
-                                 payload=Payload(path.read_bytes(), str(path)),
+        payload = Payload(path.read_bytes(), str(path))
+        start = time.perf_counter()
+        outcome = import_payload(db.session(), provider=f"bench-{path.stem}", payload=payload,
                                  format_name="gtfs", config={})
+        wall = time.perf_counter() - start
         assert outcome.ok, outcome.message
         count = outcome.counts["stop_times"]
     db.state(app).engine.dispose()
-    return count
+    return count, wall
 
 
 def copy_baseline(url: str, path: Path) -> int:
