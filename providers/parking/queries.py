@@ -429,15 +429,20 @@ def availability_history(session: Session, facility_id: str, *, start: datetime,
 # --- zones ------------------------------------------------------------------------------------
 
 
-def _zone_shape(key: tuple[Any, ...], geometry: str) -> Any:
-    # Parsed geometries (from their JSON text) are cached per row id *and* bounds: SQLite may
-    # reuse a rolled-back id.
-    found = _SHAPES.get(key)
-    if found is None:
-        if len(_SHAPES) >= _SHAPES_MAX:
+def _zone_shapes(rows: Sequence[Any]) -> list[Any]:
+    # Parsed geometries are cached per row id *and* bounds: SQLite may reuse a rolled-back id.
+    keys = [(row.id, row.min_lat, row.min_lon, row.max_lat, row.max_lon) for row in rows]
+    missing = [(key, row.geometry) for key, row in zip(keys, rows, strict=True)
+               if key not in _SHAPES]
+    if missing:
+        if len(_SHAPES) + len(missing) > _SHAPES_MAX:
             _SHAPES.clear()
-        found = _SHAPES[key] = shape(json.loads(geometry))
-    return found
+        try:  # GEOS reads GeoJSON text for all misses at once, several times faster
+            parsed = list(shapely.from_geojson([text for _, text in missing]))
+        except shapely.errors.GEOSException:  # anything GEOS is stricter about than shapely
+            parsed = [shape(json.loads(text)) for _, text in missing]
+        _SHAPES.update(zip((key for key, _ in missing), parsed, strict=True))
+    return [_SHAPES[key] for key in keys]
 
 
 def zones_at(session: Session, lat: float, lon: float) -> list[dict[str, Any]]:
@@ -451,10 +456,9 @@ def zones_at(session: Session, lat: float, lon: float) -> list[dict[str, Any]]:
     point = Point(lon, lat)
     hits: list[tuple[float, int, Any]] = []
     segments: list[tuple[Any, Any]] = []
-    for row in session.connection().execute(_zones_at_query(cells is not None), params):
-        # Geometries come as JSON text: parsed only when not cached, or when in the answer.
-        geom = _zone_shape((row.id, row.min_lat, row.min_lon, row.max_lat, row.max_lon),
-                           row.geometry)
+    rows = session.connection().execute(_zones_at_query(cells is not None), params).all()
+    # Geometries come as JSON text: parsed only when not cached, or when in the answer.
+    for row, geom in zip(rows, _zone_shapes(rows), strict=True):
         if geom.geom_type.endswith("Polygon"):
             if geom.covers(point):
                 hits.append((0.0, row.id, row))
