@@ -431,18 +431,21 @@ def availability_history(session: Session, facility_id: str, *, start: datetime,
 
 def _zone_shapes(rows: Sequence[Any]) -> list[Any]:
     # Parsed geometries are cached per row id *and* bounds: SQLite may reuse a rolled-back id.
+    # (Read once into a local list: another thread may clear the cache meanwhile.)
     keys = [(row.id, row.min_lat, row.min_lon, row.max_lat, row.max_lon) for row in rows]
-    missing = [(key, row.geometry) for key, row in zip(keys, rows, strict=True)
-               if key not in _SHAPES]
+    shapes = [_SHAPES.get(key) for key in keys]
+    missing = [i for i, found in enumerate(shapes) if found is None]
     if missing:
+        texts = [rows[i].geometry for i in missing]
+        try:  # GEOS reads GeoJSON text for all misses at once, several times faster
+            parsed = list(shapely.from_geojson(texts))
+        except shapely.errors.GEOSException:  # anything GEOS is stricter about than shapely
+            parsed = [shape(json.loads(text)) for text in texts]
         if len(_SHAPES) + len(missing) > _SHAPES_MAX:
             _SHAPES.clear()
-        try:  # GEOS reads GeoJSON text for all misses at once, several times faster
-            parsed = list(shapely.from_geojson([text for _, text in missing]))
-        except shapely.errors.GEOSException:  # anything GEOS is stricter about than shapely
-            parsed = [shape(json.loads(text)) for _, text in missing]
-        _SHAPES.update(zip((key for key, _ in missing), parsed, strict=True))
-    return [_SHAPES[key] for key in keys]
+        for i, geom in zip(missing, parsed, strict=True):
+            shapes[i] = _SHAPES[keys[i]] = geom
+    return shapes
 
 
 def zones_at(session: Session, lat: float, lon: float) -> list[dict[str, Any]]:
