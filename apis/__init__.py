@@ -58,6 +58,9 @@ class ApiProduct:
     version: str
     description: str
     blueprints: Callable[[], Iterable[Any]] = field(default=lambda: ())
+    # OAuth2 scopes a caller needs (RFC 6749 section 3.3); empty for public products.
+    scopes: tuple[str, ...] = ()
+    authenticated: bool = True
 
     @property
     def spec_filename(self) -> str:
@@ -97,12 +100,31 @@ def register_apis(app: Flask) -> dict[str, ProductApi]:
             }
         )
         api = ProductApi(app, config_prefix=prefix)
+        if product.authenticated:
+            document_security(api, product)
         for blueprint in product.blueprints():
             api.register_blueprint(blueprint)
         apis[product.slug] = api
     app.extensions["mobihub.apis"] = apis
     app.register_blueprint(docs)
     return apis
+
+
+def document_security(api: ProductApi, product: ApiProduct) -> None:
+    """Declare the API key and OAuth2 schemes so the reference's "Authorize" works."""
+    scopes = dict.fromkeys(product.scopes, f"Read access to the {product.title}")
+    api.spec.components.security_scheme(
+        "ApiKey",
+        {"type": "apiKey", "in": "header", "name": "X-API-Key",
+         "description": "An API key of your app (`mob_live_…` or `mob_test_…`)."},
+    )
+    api.spec.components.security_scheme(
+        "OAuth2",
+        {"type": "oauth2",
+         "description": "JWT access tokens (RFC 9068) sent as `Authorization: Bearer`.",
+         "flows": {"clientCredentials": {"tokenUrl": "/oauth/token", "scopes": scopes}}},
+    )
+    api.spec.options["security"] = [{"ApiKey": []}, {"OAuth2": list(product.scopes)}]
 
 
 def spec_documents(app: Flask) -> dict[str, dict[str, Any]]:

@@ -31,3 +31,17 @@ def test_every_error_response_is_documented_as_problem_json(app):
         for response in document["components"].get("responses", {}).values():
             if "content" in response:
                 assert list(response["content"]) == ["application/problem+json"]
+
+
+def test_metered_products_declare_api_key_and_oauth2_and_the_catalog_is_public(app):
+    documents = spec_documents(app)
+    for product, scope in (("parking", "parking:read"), ("transit", "transit:read")):
+        document = documents[f"{product}.v1.yaml"]
+        schemes = document["components"]["securitySchemes"]
+        assert schemes["ApiKey"] == {
+            "type": "apiKey", "in": "header", "name": "X-API-Key",
+            "description": schemes["ApiKey"]["description"],
+        }
+        assert schemes["OAuth2"]["flows"]["clientCredentials"]["tokenUrl"] == "/oauth/token"
+        assert document["security"] == [{"ApiKey": []}, {"OAuth2": [scope]}]
+    assert "security" not in documents["catalog.v1.yaml"]

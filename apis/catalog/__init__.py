@@ -15,4 +15,5 @@ PRODUCT = ApiProduct(
     version="v1",
     description="The API products MobiHub publishes, with links to their OpenAPI documents.",
     blueprints=_blueprints,
+    authenticated=False,
 )

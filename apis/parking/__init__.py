@@ -20,4 +20,5 @@ PRODUCT = ApiProduct(
         "live availability, zones, tariffs and price quotes."
     ),
     blueprints=_blueprints,
+    scopes=("parking:read",),
 )

@@ -22,4 +22,5 @@ PRODUCT = ApiProduct(
         "real-time departures, routes, trips, vehicle positions and service alerts."
     ),
     blueprints=_blueprints,
+    scopes=("transit:read",),
 )
