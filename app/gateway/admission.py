@@ -29,6 +29,10 @@ OK, RATE_LIMITED, QUOTA_EXCEEDED, FORCED_REJECT = 0, 1, 2, 3
 # KEYS: rate (TAT), quota (month), bucket (minute hash)
 # ARGV: mode ("admit"|"reject"), emission interval µs, burst, quota (-1: none), product,
 #       quota key TTL s, organisation id, status class of a rejection
+# Returns one string "allowed reason remaining micros used" (one bulk reply: cheaper for the
+# client to read than an array of five integers).
+# The bucket's "org" field is written with the first increment of a field (HINCRBY answers 1),
+# which includes the increment that creates the bucket; the apply script sets it too.
 ADMISSION_LUA = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
@@ -37,11 +41,15 @@ local interval = tonumber(ARGV[2])
 local burst = tonumber(ARGV[3])
 local quota = tonumber(ARGV[4])
 local product = ARGV[5]
-redis.call('HSETNX', KEYS[3], 'org', ARGV[7])
+local function count(field)
+  if redis.call('HINCRBY', KEYS[3], field, 1) == 1 then
+    redis.call('HSETNX', KEYS[3], 'org', ARGV[7])
+  end
+end
 local rejected = product .. '|' .. ARGV[8] .. '|r'
 if mode == 'reject' then
-  redis.call('HINCRBY', KEYS[3], rejected, 1)
-  return {0, 3, 0, 0, 0}
+  count(rejected)
+  return '0 3 0 0 0'
 end
 local tau = interval * burst
 local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
@@ -49,22 +57,22 @@ if tat < now then tat = now end
 local new_tat = tat + interval
 local ahead = new_tat - now
 if ahead > tau then
-  redis.call('HINCRBY', KEYS[3], rejected, 1)
-  return {0, 1, 0, ahead - tau, tonumber(redis.call('GET', KEYS[2]) or '0')}
+  count(rejected)
+  return string.format('0 1 0 %d %d', ahead - tau, tonumber(redis.call('GET', KEYS[2]) or '0'))
 end
 local used = 0
 if quota >= 0 then
   used = tonumber(redis.call('GET', KEYS[2]) or '0')
   if used >= quota then
-    redis.call('HINCRBY', KEYS[3], rejected, 1)
-    return {0, 2, math.floor((tau - ahead) / interval), 0, used}
+    count(rejected)
+    return string.format('0 2 %d 0 %d', math.floor((tau - ahead) / interval), used)
   end
 end
 redis.call('SET', KEYS[1], string.format('%.0f', new_tat), 'PX', math.ceil(ahead / 1000) + 1)
 used = redis.call('INCR', KEYS[2])
 if used == 1 then redis.call('EXPIRE', KEYS[2], tonumber(ARGV[6])) end
-redis.call('HINCRBY', KEYS[3], product .. '|unknown|a', 1)
-return {1, 0, math.floor((tau - ahead) / interval), ahead, used}
+count(product .. '|unknown|a')
+return string.format('1 0 %d %d %d', math.floor((tau - ahead) / interval), ahead, used)
 """
 
 # Apply a batch of deferred increments exactly once (the batch token is remembered a day).
@@ -131,27 +139,98 @@ def emission_interval_us(plan: PlanLimits) -> int:
 QUOTA_TTL_SECONDS = 40 * 86400  # a month and a margin; the ledger keeps the history
 
 
+def _bulk(value: bytes) -> bytes:
+    return b"$%d\r\n%s\r\n" % (len(value), value)
+
+
+def _direct_capable(client: redis.Redis) -> bool:
+    """Whether admission may write the packed command on a pooled connection itself: a plain
+    ``redis.Redis`` over a ``ConnectionPool`` (not the embedded fake, not a single-connection
+    client)."""
+    return (type(client) is redis.Redis and client.connection is None
+            and type(client.connection_pool) is redis.ConnectionPool
+            and issubclass(client.connection_pool.connection_class,
+                           redis.connection.AbstractConnection))
+
+
 class Admission:
-    """Runs the admission script (loaded once per connection pool, then EVALSHA)."""
+    """Runs the admission script (loaded once per connection pool, then EVALSHA).
+
+    The hot path packs the ``EVALSHA`` command itself (the parts that depend only on the app,
+    product and plan are packed once and cached; the quota and bucket keys change with the
+    month and minute), writes it on a pooled connection and reads the one reply: no
+    per-argument encoding and no retry layer. Sending it once matters: redis-py retries a
+    command after a connection error or timeout, and a retried script whose first run reached
+    the server would count the call twice.
+    """
+
+    MAX_PACKED = 10_000
 
     def __init__(self, client: redis.Redis) -> None:
         self.client = client
         self.admit_script = client.register_script(ADMISSION_LUA)
         self.apply_script = client.register_script(APPLY_LUA)
+        self.direct = _direct_capable(client)
+        self._packed: dict[tuple, tuple[bytes, bytes]] = {}
+        self._months: tuple[int, str] = (-1, "")
 
     def admit(self, app_id: int, organisation_id: int, product: str, plan: PlanLimits | None,
               *, reject: bool = False, now: float | None = None) -> Decision:
         """Admit (or, with ``reject``, only count the rejection of) one call: one round trip."""
         now = time.time() if now is None else now
-        minute, month = int(now // 60), month_of(now)
-        quota = -1 if plan is None or plan.monthly_quota is None else plan.monthly_quota
-        result = self.admit_script(
-            keys=[keys.rate_key(app_id, product), keys.quota_key(app_id, product, month),
-                  keys.bucket_key(app_id, minute)],
-            args=["reject" if reject else "admit",
-                  emission_interval_us(plan) if plan else 1, plan.burst if plan else 1,
-                  quota, product, QUOTA_TTL_SECONDS, organisation_id, "4xx"],
-        )
-        allowed, reason, remaining, micros, used = (int(v) for v in result)
-        return Decision(bool(allowed), reason, remaining, math.ceil(micros / 1_000_000), used,
+        minute = int(now // 60)
+        cached_minute, month = self._months
+        if cached_minute != minute:
+            month = month_of(minute * 60)
+            self._months = (minute, month)
+        quota_key = keys.quota_key(app_id, product, month)
+        bucket_key = keys.bucket_key(app_id, minute)
+        if self.direct:
+            result = self._evalsha(app_id, organisation_id, product, plan, reject,
+                                   quota_key, bucket_key)
+        else:
+            result = self.admit_script(keys=[keys.rate_key(app_id, product), quota_key,
+                                             bucket_key],
+                                       args=self._args(organisation_id, product, plan, reject))
+        allowed, reason, remaining, micros, used = (int(v) for v in result.split())
+        return Decision(allowed == 1, reason, remaining, -(-micros // 1_000_000), used,
                         minute, month)
+
+    @staticmethod
+    def _args(organisation_id: int, product: str, plan: PlanLimits | None,
+              reject: bool) -> list[str | int]:
+        quota = -1 if plan is None or plan.monthly_quota is None else plan.monthly_quota
+        return ["reject" if reject else "admit", emission_interval_us(plan) if plan else 1,
+                plan.burst if plan else 1, quota, product, QUOTA_TTL_SECONDS, organisation_id,
+                "4xx"]
+
+    def _evalsha(self, app_id: int, organisation_id: int, product: str,
+                 plan: PlanLimits | None, reject: bool, quota_key: str, bucket_key: str
+                 ) -> bytes:
+        cache_key = (app_id, organisation_id, product, plan, reject)
+        parts = self._packed.get(cache_key)
+        if parts is None:
+            if len(self._packed) >= self.MAX_PACKED:
+                self._packed.clear()
+            head = (b"*14\r\n" + _bulk(b"EVALSHA") + _bulk(self.admit_script.sha.encode())
+                    + _bulk(b"3") + _bulk(keys.rate_key(app_id, product).encode()))
+            tail = b"".join(_bulk(str(a).encode())
+                            for a in self._args(organisation_id, product, plan, reject))
+            parts = self._packed[cache_key] = (head, tail)
+        command = b"".join((parts[0], _bulk(quota_key.encode()), _bulk(bucket_key.encode()),
+                            parts[1]))
+        try:
+            return self._send_once(command)
+        except redis.exceptions.NoScriptError:
+            # Not run (the server lacks the script: restarted or flushed): load it, send again.
+            self.client.script_load(ADMISSION_LUA)
+            return self._send_once(command)
+
+    def _send_once(self, command: bytes) -> bytes:
+        pool = self.client.connection_pool
+        connection = pool.get_connection()
+        try:
+            connection.send_packed_command((command,))
+            return connection.read_response()
+        finally:
+            pool.release(connection)

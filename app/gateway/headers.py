@@ -9,21 +9,29 @@ product: "rate" (the GCRA burst, refilled at the plan's rate) and "month" (the m
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 
 from app.gateway.admission import Decision, seconds_to_month_end
 from app.gateway.identity import PlanLimits
 
 
+@lru_cache(maxsize=4096)
+def _policy(plan: PlanLimits) -> str:
+    window = max(1, math.ceil(plan.burst / max(plan.requests_per_second, 1)))
+    policy = f'"rate";q={plan.burst};w={window}'
+    if plan.monthly_quota is not None:
+        policy += f', "month";q={plan.monthly_quota};w=2678400'
+    return policy
+
+
 def rate_limit_headers(plan: PlanLimits, decision: Decision) -> dict[str, str]:
     """The two fields for a call admitted or rejected under ``plan``."""
-    window = max(1, math.ceil(plan.burst / max(plan.requests_per_second, 1)))
-    policies = [f'"rate";q={plan.burst};w={window}']
-    reset = decision.retry_after if not decision.allowed else decision.reset_seconds
-    remaining = max(0, decision.remaining) if decision.allowed else 0
-    states = [f'"rate";r={remaining};t={max(0, reset)}']
+    if decision.allowed:
+        remaining, reset = max(0, decision.remaining), max(0, decision.reset_seconds)
+    else:
+        remaining, reset = 0, max(0, decision.retry_after)
+    state = f'"rate";r={remaining};t={reset}'
     if plan.monthly_quota is not None:
-        month_seconds = seconds_to_month_end(decision.month)
-        policies.append(f'"month";q={plan.monthly_quota};w=2678400')
-        states.append(f'"month";r={max(0, plan.monthly_quota - decision.quota_used)};'
-                      f"t={month_seconds}")
-    return {"RateLimit-Policy": ", ".join(policies), "RateLimit": ", ".join(states)}
+        state += (f', "month";r={max(0, plan.monthly_quota - decision.quota_used)};'
+                  f"t={seconds_to_month_end(decision.month)}")
+    return {"RateLimit-Policy": _policy(plan), "RateLimit": state}

@@ -140,7 +140,9 @@ class Gateway:
         state: CallState | None = g.pop("gateway", None)
         if state is None or state.decision is None or state.plan is None:
             return response
-        response.headers.update(rate_limit_headers(state.plan, state.decision))
+        headers = response.headers
+        for name, value in rate_limit_headers(state.plan, state.decision).items():
+            headers.add(name, value)
         if state.decision.allowed:
             self.recorder.note_status(state.identity.app_id, state.identity.organisation_id,
                                       state.product, state.decision.minute,

@@ -52,6 +52,8 @@ class UsageRecorder:
         self._orgs: dict[int, int] = {}
         self._unsent: list[Batch] = []
         self._send_lock = threading.Lock()
+        # (product, status) → the "unknown" and the status class fields (few distinct pairs)
+        self._status_fields: dict[tuple[str, int], tuple[str, str]] = {}
 
     def add(self, app_id: int, organisation_id: int, key: str, hash_field: str,
             delta: int) -> None:
@@ -63,11 +65,16 @@ class UsageRecorder:
     def note_status(self, app_id: int, organisation_id: int, product: str, minute: int,
                     status: int) -> None:
         """Move one admitted call from ``unknown`` to its status class."""
+        fields = self._status_fields.get((product, status))
+        if fields is None:
+            fields = self._status_fields[(product, status)] = (
+                keys.field(product, keys.UNKNOWN_CLASS, keys.ADMITTED),
+                keys.field(product, keys.status_class(status), keys.ADMITTED))
         bucket = keys.bucket_key(app_id, minute)
         with self._lock:
             ops = self._pending[app_id]
-            ops[(bucket, keys.field(product, keys.UNKNOWN_CLASS, keys.ADMITTED))] -= 1
-            ops[(bucket, keys.field(product, keys.status_class(status), keys.ADMITTED))] += 1
+            ops[(bucket, fields[0])] -= 1
+            ops[(bucket, fields[1])] += 1
             self._orgs[app_id] = organisation_id
 
     def discard(self) -> None:
