@@ -3,9 +3,13 @@
     .venv/bin/python bench/gateway.py [--duration 10] [--connections 32]
 
 (a) the endpoint with the gateway off; (b) the same plus one pipelined Redis call and no auth
-(the physical floor of "count every call"); (c) the gateway with an API key; (d) with a JWT
+(the physical floor of "count every call": a pipelined HINCRBY, cheaper on the server than the
+admission script, so the floor stays a floor); (c) the gateway with an API key; (d) with a JWT
 access token; (e) nginx (Debian) with auth_request and limit_req in front of (a). Prints req/s
 and p99 for each and the ratios c/b, d/b (target >= 0.85) and c/e (target > 1).
+All five servers run side by side with the same settings (gunicorn gthread, 2 workers x 4
+threads) and are driven in round robin (``--rounds``), reporting medians, because on a shared
+machine the load drifts during a run and a fixed order would bias one set-up.
 Needs wrk and nginx (``apt-get install -y wrk nginx``), PostgreSQL is not needed (a scratch
 SQLite file), Redis at MOBIHUB_BENCH_REDIS_URL (default redis://127.0.0.1:6379, a free DB index
 is claimed like the test harness does). Loopback only.
@@ -20,6 +24,7 @@ import re
 import secrets
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -207,6 +212,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--duration", type=int, default=10)
     parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="round-robin passes over (a)..(e); medians are reported")
     options = parser.parse_args()
     for tool in ("wrk", "nginx"):
         if shutil.which(tool) is None and not Path(f"/usr/sbin/{tool}").exists():
@@ -218,51 +225,59 @@ def main() -> None:
            "MOBIHUB_DATABASE_URL": f"sqlite:///{scratch / 'bench.sqlite3'}",
            "MOBIHUB_REDIS_URL": redis_url, "MOBIHUB_LOG_LEVEL": "WARNING",
            "MOBIHUB_USAGE_FLUSH_IN_WORKER": "off"}
-    results: dict[str, tuple[float, float]] = {}
+    rounds: dict[str, list[tuple[float, float]]] = {}
+    processes: list[subprocess.Popen] = []
+    nginx: subprocess.Popen | None = None
+    print(f"load average at start: {os.getloadavg()}", flush=True)
     try:
         key, jwt = prepare(env)
-        runs = [
+        setups = [
             ("a", "gateway off", {"MOBIHUB_GATEWAY_ENABLED": "false"}, {}),
             ("b", "off + 1 pipelined Redis call (floor)",
              {"MOBIHUB_GATEWAY_ENABLED": "false", "BENCH_FLOOR": "1"}, {}),
             ("c", "gateway, API key", {}, {"X-API-Key": key}),
             ("d", "gateway, JWT", {}, {"Authorization": f"Bearer {jwt}"}),
         ]
-        for label, title, extra, headers in runs:
+        targets: dict[str, tuple[str, int, dict[str, str]]] = {}
+        for label, title, extra, headers in setups:
             port = free_port()
-            process = start_hub(port, {**env, **extra})
-            try:
-                check(port, headers)
-                wrk(port, headers, 2, options.connections)  # warm-up
-                results[label] = wrk(port, headers, options.duration, options.connections)
-            finally:
-                stop(process)
-            print(f"({label}) {title:40s} {results[label][0]:9.0f} req/s  "
-                  f"p99 {results[label][1]:7.2f} ms", flush=True)
-        upstream = free_port()
-        hub = start_hub(upstream, {**env, "MOBIHUB_GATEWAY_ENABLED": "false"})
+            processes.append(start_hub(port, {**env, **extra}))
+            targets[label] = (title, port, headers)
+        # (e): nginx in front of the (a) server (the same settings, idle while others run).
         nginx_dir = scratch / "nginx"
         nginx_dir.mkdir()
         port = free_port()
         (nginx_dir / "nginx.conf").write_text(NGINX_CONF.format(dir=nginx_dir, port=port,
-                                                                upstream=upstream))
+                                                                upstream=targets["a"][1]))
         nginx = subprocess.Popen(["nginx", "-c", str(nginx_dir / "nginx.conf"), "-g",
                                   "daemon off;"])
-        try:
-            time.sleep(0.5)
-            check(port, {"X-API-Key": key})
-            wrk(port, {"X-API-Key": key}, 2, options.connections)
-            results["e"] = wrk(port, {"X-API-Key": key}, options.duration, options.connections)
-        finally:
-            nginx.terminate()
-            nginx.wait(10)
-            stop(hub)
-        print(f"(e) {'nginx auth_request + limit_req -> (a)':40s} {results['e'][0]:9.0f} req/s  "
-              f"p99 {results['e'][1]:7.2f} ms")
-        rate = {k: v[0] for k, v in results.items()}
+        time.sleep(0.5)
+        targets["e"] = ("nginx auth_request + limit_req -> (a)", port, {"X-API-Key": key})
+        for _title, port, headers in targets.values():
+            check(port, headers)
+            wrk(port, headers, 2, options.connections)  # warm-up
+        # Round robin, so drifting machine load hits every set-up alike; the median is reported.
+        for number in range(1, options.rounds + 1):
+            line = []
+            for label, (_title, port, headers) in targets.items():
+                result = wrk(port, headers, options.duration, options.connections)
+                rounds.setdefault(label, []).append(result)
+                line.append(f"{label} {result[0]:6.0f}")
+            print(f"round {number}: " + "  ".join(line) + " req/s", flush=True)
+        for label, (title, _port, _headers) in targets.items():
+            rps = statistics.median(r[0] for r in rounds[label])
+            p99 = statistics.median(r[1] for r in rounds[label])
+            print(f"({label}) {title:40s} {rps:9.0f} req/s  p99 {p99:7.2f} ms  (median)")
+        rate = {k: statistics.median(r[0] for r in v) for k, v in rounds.items()}
         print(f"c/b = {rate['c'] / rate['b']:.2f}  d/b = {rate['d'] / rate['b']:.2f}  "
               f"(target >= 0.85)   c/e = {rate['c'] / rate['e']:.2f}  (target > 1)")
+        print(f"load average at end: {os.getloadavg()}")
     finally:
+        if nginx is not None:
+            nginx.terminate()
+            nginx.wait(10)
+        for process in processes:
+            stop(process)
         import redis
 
         redis.Redis.from_url(redis_url).flushdb()
