@@ -14,7 +14,15 @@ from apis.parking.facilities.schemas import (
     HistoryQuerySchema,
     HistorySchema,
 )
-from apis.parking.output import GEOJSON_DOC, feature_collection, now, stale_after, wants_geojson
+from apis.parking.output import (
+    GEOJSON_DOC,
+    facility_item,
+    feature_collection,
+    now,
+    page_response,
+    stale_after,
+    wants_geojson,
+)
 from app.db import get_db
 from app.live import get_redis
 from providers.parking.queries import (
@@ -51,7 +59,7 @@ class FacilityList(MethodView):
         page = search_facilities(get_db().session(), get_redis(), search)
         if wants_geojson():
             return feature_collection(page["items"], next_cursor=page["next_cursor"])
-        return page
+        return page_response(page, facility_item)  # as FacilityPageSchema dumps it
 
 
 @blp.route("/<string:facility_id>")

@@ -5,7 +5,13 @@ from __future__ import annotations
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from apis.parking.output import GEOJSON_DOC, feature_collection, wants_geojson
+from apis.parking.output import (
+    GEOJSON_DOC,
+    feature_collection,
+    page_response,
+    wants_geojson,
+    zone_item,
+)
 from apis.parking.zones.schemas import ZonePageSchema, ZoneQuerySchema, ZoneSchema
 from app.db import get_db
 from providers.parking.queries import get_zone, zones_at, zones_in_bbox
@@ -30,7 +36,7 @@ class ZoneList(MethodView):
             page = {"items": zones_at(session, args["lat"], args["lon"]), "next_cursor": None}
         if wants_geojson():
             return feature_collection(page["items"], next_cursor=page["next_cursor"])
-        return page
+        return page_response(page, zone_item)  # as ZonePageSchema dumps it
 
 
 @blp.route("/<string:zone_id>")
