@@ -27,6 +27,10 @@ class Settings:
 
     INSTANCE_PATH: str = ""
     DATABASE_URL: str = ""
+    # PostgreSQL: test each pooled connection with a round trip when it is checked out, so a
+    # server restart costs no failed request. False saves that round trip on every request;
+    # a connection dropped meanwhile then fails one request (the pool is invalidated by it).
+    DATABASE_POOL_PRE_PING: bool = True
     REDIS_URL: str = ""
     SECRET_KEY: str = ""
     LOG_LEVEL: str = "INFO"

@@ -117,7 +117,10 @@ class Database:
     def init_app(self, app: Flask) -> None:
         """Create the engine from ``DATABASE_URL`` and tie session clean-up to the app context."""
         import_all_models()
-        engine = create_db_engine(app.config["DATABASE_URL"])
+        # DATABASE_POOL_PRE_PING=false drops the per-checkout liveness round trip (PostgreSQL).
+        options = {} if app.config.get("DATABASE_POOL_PRE_PING", True) else {
+            "pool_pre_ping": False}
+        engine = create_db_engine(app.config["DATABASE_URL"], **options)
         app.extensions["mobihub.db"] = self
         app.extensions["mobihub.db.state"] = _DatabaseState(
             engine, sessionmaker(bind=engine, expire_on_commit=False)
