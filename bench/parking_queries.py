@@ -4,13 +4,21 @@ Scales the real facility set (every parking file in ../shared/data/parking) and 
 Friedrichshafen street segments up to N jittered copies each, then times, through the full
 Flask stack (test client, gateway off so only the parking work is measured):
 
-- ``near``: GET /parking/v1/facilities?lat&lon&radius=1000&limit=10 (10 nearest within 1 km)
+- ``near``: GET /parking/v1/facilities?lat&lon&radius=1000&limit=10 (10 nearest within 1 km;
+  every other facility has a live reading, half of them stale)
 - ``zone``: GET /parking/v1/zones?lat&lon (the zone or segment at a point)
 - ``trivial``: GET /healthz, the baseline measured in the same run
 - ``zone by id``: GET /parking/v1/zones/{id}, one indexed row: near the floor any
   database-backed request pays on that backend (session, round trips, one JSON dump)
+- on PostgreSQL, ``near`` and ``zone`` again with ``DATABASE_POOL_PRE_PING=false`` (no
+  liveness round trip when the request checks its connection out of the pool)
 
 and prints p50/p99 in milliseconds and the ratio to the baseline. Target: p99 < 5 ms.
+
+The live store is a real Redis server (``MOBIHUB_TEST_REDIS_URL``, default
+redis://127.0.0.1:6379), as in production, on a DB index claimed for this run the way
+tests/conftest.py claims one, flushed afterwards. (Without a Redis URL the hub runs on the
+embedded in-process fakeredis, which is several times slower per command than a server.)
 
     .venv/bin/python bench/parking_queries.py [--count 100000] [--queries 2000]
         [--backend sqlite|postgresql|both]
@@ -19,6 +27,8 @@ and prints p50/p99 in milliseconds and the ratio to the baseline. Target: p99 < 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import json
 import os
 import random
 import secrets
@@ -26,9 +36,11 @@ import statistics
 import sys
 import tempfile
 import time
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import redis
 import sqlalchemy as sa
 import yaml
 
@@ -37,17 +49,47 @@ sys.path.insert(0, str(ROOT))
 
 from app import create_app  # noqa: E402
 from app.db import Database, db, utcnow  # noqa: E402
+from app.live import get_redis  # noqa: E402
 from app.migrate import upgrade  # noqa: E402
 from providers.models import Feed, FeedVersion, Provider  # noqa: E402
 from providers.parking.grid import point_cell, zone_cell  # noqa: E402
+from providers.parking.live import live_key, serialise  # noqa: E402
 from providers.parking.models import ParkingFacility, ParkingZone  # noqa: E402
+from providers.parking.records import AvailabilityRecord  # noqa: E402
 from providers.parking.store import ZONE_WINDOW_DEG  # noqa: E402
 from providers.registry import get_adapter  # noqa: E402
 
 DATA = Path(os.environ.get("MOBIHUB_TESTDATA") or ROOT.parent / "shared" / "data") / "parking"
 POSTGRES_ADMIN = os.environ.get("MOBIHUB_TEST_POSTGRES_URL",
                                 "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+REDIS_SERVER_URL = os.environ.get("MOBIHUB_TEST_REDIS_URL", "redis://127.0.0.1:6379")
+REDIS_CLAIM_TTL_SECONDS = 3600
 JITTER_DEG = 0.25
+
+
+@contextlib.contextmanager
+def claimed_redis_url() -> Any:
+    """A Redis DB index of its own (the claim keys tests/conftest.py uses), flushed after."""
+    control = redis.Redis.from_url(f"{REDIS_SERVER_URL}/0")
+    try:
+        control.ping()
+    except redis.RedisError as exc:
+        raise SystemExit(f"Redis is not reachable at {REDIS_SERVER_URL}: {exc}") from None
+    databases = int(control.config_get("databases").get("databases", 16))
+    token = secrets.token_hex(8)
+    for index in range(1, databases):
+        if control.set(f"mobihub:test-db-claim:{index}", token, nx=True,
+                       ex=REDIS_CLAIM_TTL_SECONDS):
+            break
+    else:
+        raise SystemExit("every Redis DB index is claimed by another run")
+    try:
+        yield f"{REDIS_SERVER_URL}/{index}"
+    finally:
+        if control.get(f"mobihub:test-db-claim:{index}") == token.encode():
+            redis.Redis.from_url(f"{REDIS_SERVER_URL}/{index}").flushdb()
+            control.delete(f"mobihub:test-db-claim:{index}")
+        control.close()
 
 
 def real_records() -> tuple[list[Any], list[Any]]:
@@ -129,6 +171,21 @@ def load(session: Any, facilities: list[Any], zones: list[Any], count: int,
     return points, provider.slug
 
 
+def store_readings(live: Any, provider_id: int, count: int, rng: random.Random) -> None:
+    """A live reading for every other facility, as a realtime feed leaves them in Redis."""
+    now = utcnow()
+    for start in range(0, count, 5000):
+        values = {}
+        for i in range(start, min(start + 5000, count), 2):
+            capacity = rng.randrange(20, 800)
+            reading = AvailabilityRecord(
+                source_id=f"f{i}", observed_at=now - timedelta(seconds=rng.randrange(1800)),
+                free=rng.randrange(capacity), capacity=capacity, status="open")
+            values[live_key(provider_id, reading.source_id)] = json.dumps(
+                serialise(reading, now))
+        live.mset(values)
+
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
@@ -148,16 +205,23 @@ def time_requests(client: Any, urls: list[str]) -> list[float]:
     return timings
 
 
-def run(backend: str, url: str, count: int, queries: int, records: tuple[list, list]) -> None:
-    app = create_app({"DATABASE_URL": url, "REDIS_URL": "", "GATEWAY_ENABLED": False,
-                      "LOG_LEVEL": "WARNING", "TESTING": False,
-                      "INSTANCE_PATH": tempfile.mkdtemp(prefix="bench-parking-")})
+def bench_app(url: str, redis_url: str, **settings: Any) -> Any:
+    return create_app({"DATABASE_URL": url, "REDIS_URL": redis_url, "GATEWAY_ENABLED": False,
+                       "LOG_LEVEL": "WARNING", "TESTING": False,
+                       "INSTANCE_PATH": tempfile.mkdtemp(prefix="bench-parking-"), **settings})
+
+
+def run(backend: str, url: str, count: int, queries: int, records: tuple[list, list],
+        redis_url: str) -> None:
+    app = bench_app(url, redis_url)
     engine = Database.state(app).engine
     upgrade(engine)
     rng = random.Random(42)
     with app.app_context():
         started = time.perf_counter()
         points, slug = load(db.session(), records[0], records[1], count, rng)
+        provider_id = db.session().scalar(sa.select(Provider.id).where(Provider.slug == slug))
+        store_readings(get_redis(), provider_id, count, rng)
         load_seconds = time.perf_counter() - started
         if backend == "postgresql":
             with engine.begin() as connection:
@@ -181,6 +245,12 @@ def run(backend: str, url: str, count: int, queries: int, records: tuple[list, l
     rows["near 10 within 1 km"] = time_requests(client, near_urls)
     rows["zone at point"] = time_requests(client, zone_urls)
     found = sum(bool(client.get(u).get_json()["items"]) for u in zone_urls[:200])
+    if backend == "postgresql":  # the same requests without the pool's pre-ping round trip
+        lean = bench_app(url, redis_url, DATABASE_POOL_PRE_PING=False)
+        lean_client = lean.test_client()
+        rows["near, no pre-ping"] = time_requests(lean_client, near_urls)
+        rows["zone, no pre-ping"] = time_requests(lean_client, zone_urls)
+        Database.state(lean).engine.dispose()
     baseline = statistics.median(rows["trivial /healthz"])
     print(f"\n{backend}: {count:,} facilities + {count:,} zones (loaded in "
           f"{load_seconds:.1f} s), {queries:,} requests each")
@@ -201,9 +271,16 @@ def main() -> None:
     args = parser.parse_args()
     records = real_records()
     print(f"real data: {len(records[0]):,} facilities, {len(records[1]):,} street segments")
+    with claimed_redis_url() as redis_url:
+        print(f"live store: Redis server {redis_url}")
+        run_backends(args, records, redis_url)
+
+
+def run_backends(args: argparse.Namespace, records: tuple[list, list], redis_url: str) -> None:
     if args.backend in ("sqlite", "both"):
         with tempfile.TemporaryDirectory() as folder:
-            run("sqlite", f"sqlite:///{folder}/bench.sqlite3", args.count, args.queries, records)
+            run("sqlite", f"sqlite:///{folder}/bench.sqlite3", args.count, args.queries, records,
+                redis_url)
     if args.backend in ("postgresql", "both"):
         name = f"mobihub_bench_parking_{os.getpid()}"
         admin = sa.create_engine(POSTGRES_ADMIN, isolation_level="AUTOCOMMIT")
@@ -212,7 +289,7 @@ def main() -> None:
         try:
             url = sa.engine.make_url(POSTGRES_ADMIN).set(database=name)
             run("postgresql", url.render_as_string(hide_password=False), args.count,
-                args.queries, records)
+                args.queries, records, redis_url)
         finally:
             with admin.connect() as connection:
                 connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
