@@ -52,7 +52,7 @@ from app.db import Database, db, utcnow  # noqa: E402
 from app.live import get_redis  # noqa: E402
 from app.migrate import upgrade  # noqa: E402
 from providers.models import Feed, FeedVersion, Provider  # noqa: E402
-from providers.parking.grid import point_cell, zone_cell  # noqa: E402
+from providers.parking.grid import point_cell, zone_cell, zone_reach  # noqa: E402
 from providers.parking.live import live_key, serialise  # noqa: E402
 from providers.parking.models import ParkingFacility, ParkingZone  # noqa: E402
 from providers.parking.records import AvailabilityRecord  # noqa: E402
@@ -161,6 +161,10 @@ def load(session: Any, facilities: list[Any], zones: list[Any], count: int,
                      "min_lat": min(ys), "max_lat": max(ys), "min_lon": min(xs),
                      "max_lon": max(xs), "large": max(ys) - min(ys) > ZONE_WINDOW_DEG,
                      "cell": zone_cell(min(ys), min(xs), max(ys), max(xs)),
+                     **dict(zip(("reach_min_lat", "reach_min_lon", "reach_max_lat",
+                                 "reach_max_lon"),
+                                zone_reach(min(ys), min(xs), max(ys), max(xs), polygon=False,
+                                           rules=base.rules), strict=True)),
                      "rules": base.rules})
         if len(rows) == 5000:
             session.execute(sa.insert(ParkingZone), rows)

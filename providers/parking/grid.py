@@ -27,6 +27,10 @@ _LEVEL_STRIDE = 10**10  # level 0 holds 18,001 x 36,001 cells, fewer than this
 _EPSILON = 1e-9
 # A box wider than this many cells is looked up through the lat/lon index instead.
 MAX_CELLS = 256
+METRES_PER_DEG_LAT = 111_320.0
+# Street segments match a point within half their width (rules.segment_width_m, else this).
+DEFAULT_SEGMENT_WIDTH_M = 10.0
+WORLD = (-90.0, -180.0, 90.0, 180.0)
 
 
 def _columns(size: float) -> int:
@@ -98,3 +102,34 @@ def zone_cells_meeting(min_lat: float, min_lon: float, max_lat: float, max_lon: 
             return None
         found += _cells(level, *box)
     return found
+
+
+def segment_reach_m(rules: dict | None) -> float:
+    """How far from a street segment a point still matches it: half the segment's width."""
+    return float((rules or {}).get("segment_width_m", DEFAULT_SEGMENT_WIDTH_M)) / 2
+
+
+def zone_reach(min_lat: float, min_lon: float, max_lat: float, max_lon: float, *,
+               polygon: bool, rules: dict | None) -> tuple[float, float, float, float]:
+    """The box (min_lat, min_lon, max_lat, max_lon) outside which no point matches the zone.
+
+    A polygon matches the points it covers: its bounds. A street segment matches points within
+    ``segment_reach_m`` metres, measured in the local frame of the point (metres per degree of
+    longitude shrink with the cosine of its latitude): its bounds widened by that distance,
+    using the smallest cosine in the widened band, so the box never cuts a match. Rules whose
+    width is no finite number leave the zone unnarrowed (the lookup decides, as before).
+    """
+    if polygon:
+        reach = 0.0
+    else:
+        try:
+            reach = max(segment_reach_m(rules), 0.0)
+        except (TypeError, ValueError, AttributeError):
+            return WORLD
+        if not math.isfinite(reach):
+            return WORLD
+    dlat = reach / METRES_PER_DEG_LAT + _EPSILON
+    lat_lo, lat_hi = min_lat - dlat, max_lat + dlat
+    cos_lat = max(math.cos(math.radians(min(max(abs(lat_lo), abs(lat_hi)), 89.9))), 1e-6)
+    dlon = reach / (METRES_PER_DEG_LAT * cos_lat) + _EPSILON
+    return lat_lo, min_lon - dlon, lat_hi, max_lon + dlon

@@ -63,8 +63,9 @@ class ParkingZone(Base):
         sa.UniqueConstraint("feed_version_id", "source_id"),
         sa.Index("ix_parking_zone_bbox", "min_lat", "min_lon"),
         # Point lookups probe the grid cells a zone there can be stored in (grid.py); the
-        # bounds in the index test the box without reading the row.
-        sa.Index("ix_parking_zone_cell", "cell", "min_lat", "max_lat", "min_lon", "max_lon"),
+        # reach box in the index tests the point without reading the row.
+        sa.Index("ix_parking_zone_cell", "cell", "reach_min_lat", "reach_max_lat",
+                 "reach_min_lon", "reach_max_lon"),
         sa.Index("ix_parking_zone_provider_source", "provider_id", "source_id"),
     )
 
@@ -80,6 +81,12 @@ class ParkingZone(Base):
     min_lon: Mapped[float] = mapped_column(sa.Float)
     max_lat: Mapped[float] = mapped_column(sa.Float)
     max_lon: Mapped[float] = mapped_column(sa.Float)
+    # The box outside which no point matches the zone (grid.zone_reach): the bounds, widened
+    # for a street segment by half its width. A zone-at-point lookup tests it first.
+    reach_min_lat: Mapped[float] = mapped_column(sa.Float)
+    reach_min_lon: Mapped[float] = mapped_column(sa.Float)
+    reach_max_lat: Mapped[float] = mapped_column(sa.Float)
+    reach_max_lon: Mapped[float] = mapped_column(sa.Float)
     cell: Mapped[int] = mapped_column(sa.BigInteger)  # grid.zone_cell(bounds)
     # Zones wider than the lookup window are few; they are found by this flag, not the index.
     large: Mapped[bool] = mapped_column(sa.Boolean, default=False, index=True)

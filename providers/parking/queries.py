@@ -28,7 +28,12 @@ from sqlalchemy.orm import Session
 
 from app.errors import Problem
 from providers.models import Provider
-from providers.parking.grid import cells_in_box, zone_cells_meeting
+from providers.parking.grid import (
+    METRES_PER_DEG_LAT,
+    cells_in_box,
+    segment_reach_m,
+    zone_cells_meeting,
+)
 from providers.parking.hours import is_open_at
 from providers.parking.live import active_version_ids, read_live
 from providers.parking.models import ParkingAvailabilityReading, ParkingFacility, ParkingZone
@@ -37,7 +42,6 @@ from providers.parking.store import ZONE_WINDOW_DEG
 from providers.parking.tariff import TariffError, quote
 
 GEOD = Geod(ellps="WGS84")
-METRES_PER_DEG_LAT = 111_320.0
 DEFAULT_STALE_AFTER_SECONDS = 900
 _SCAN_BATCH = 500
 _SHAPES: dict[tuple[Any, ...], Any] = {}
@@ -453,7 +457,8 @@ def zones_at(session: Session, lat: float, lon: float) -> list[dict[str, Any]]:
     pad = 50.0 / METRES_PER_DEG_LAT  # widest street segment buffer we honour
     min_lat, max_lat, min_lon, max_lon = lat - pad, lat + pad, lon - pad * 2, lon + pad * 2
     cells = zone_cells_meeting(min_lat, min_lon, max_lat, max_lon)
-    params = {"min_lat": min_lat, "max_lat": max_lat, "min_lon": min_lon, "max_lon": max_lon}
+    params = {"min_lat": min_lat, "max_lat": max_lat, "min_lon": min_lon, "max_lon": max_lon,
+              "lat": lat, "lon": lon}
     if cells is not None:  # the grid cells such zones are stored in: a few index probes
         params["cells"] = cells
     point = Point(lon, lat)
@@ -478,7 +483,7 @@ def zones_at(session: Session, lat: float, lon: float) -> list[dict[str, Any]]:
             dx = (x - lon) * METRES_PER_DEG_LAT * cos_lat
             dy = (y - lat) * METRES_PER_DEG_LAT
             distance = math.hypot(dx, dy)
-            if distance <= float((row.rules or {}).get("segment_width_m", 10.0)) / 2:
+            if distance <= segment_reach_m(row.rules):
                 hits.append((distance, row.id, row))
     hits.sort(key=lambda hit: hit[:2])
     zones = []
@@ -506,7 +511,11 @@ def _zones_at_query(cells: bool) -> sa.Select:
         .join(Provider.__table__, provider.id == z.provider_id)
         .where((z.feed_version_id + 0).in_(active_version_ids()),
                z.min_lat <= sa.bindparam("max_lat"), z.max_lat >= sa.bindparam("min_lat"),
-               z.min_lon <= sa.bindparam("max_lon"), z.max_lon >= sa.bindparam("min_lon"))
+               z.min_lon <= sa.bindparam("max_lon"), z.max_lon >= sa.bindparam("min_lon"),
+               # the point in the zone's reach box (grid.zone_reach): at a dense street corner
+               # this leaves the 1-3 segments it can be on of the ~25 in the window above
+               z.reach_min_lat <= sa.bindparam("lat"), z.reach_max_lat >= sa.bindparam("lat"),
+               z.reach_min_lon <= sa.bindparam("lon"), z.reach_max_lon >= sa.bindparam("lon"))
     )
     if cells:
         query = query.where(z.cell.in_(sa.bindparam("cells", expanding=True)))

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from providers.base import ImportResult
 from providers.models import Feed, FeedVersion
-from providers.parking.grid import point_cell, zone_cell
+from providers.parking.grid import point_cell, zone_cell, zone_reach
 from providers.parking.live import record_readings
 from providers.parking.models import ParkingFacility, ParkingZone
 from providers.parking.records import AvailabilityRecord, FacilityRecord, ZoneRecord
@@ -116,6 +116,10 @@ def _zone_row(record: ZoneRecord, report: Any) -> dict[str, Any] | None:
     min_lon, min_lat, max_lon, max_lat = geometry.bounds
     row = asdict(record)
     row["name"] = (row["name"] or record.source_id)[:300]
+    reach = zone_reach(min_lat, min_lon, max_lat, max_lon,
+                       polygon=geometry.geom_type.endswith("Polygon"), rules=record.rules)
+    row.update(zip(("reach_min_lat", "reach_min_lon", "reach_max_lat", "reach_max_lon"), reach,
+                   strict=True))
     row.update(min_lat=min_lat, min_lon=min_lon, max_lat=max_lat, max_lon=max_lon,
                large=(max_lat - min_lat) > ZONE_WINDOW_DEG,
                cell=zone_cell(min_lat, min_lon, max_lat, max_lon))

@@ -83,6 +83,10 @@ def upgrade() -> None:
     sa.Column('min_lon', sa.Float(), nullable=False),
     sa.Column('max_lat', sa.Float(), nullable=False),
     sa.Column('max_lon', sa.Float(), nullable=False),
+    sa.Column('reach_min_lat', sa.Float(), nullable=False),
+    sa.Column('reach_min_lon', sa.Float(), nullable=False),
+    sa.Column('reach_max_lat', sa.Float(), nullable=False),
+    sa.Column('reach_max_lon', sa.Float(), nullable=False),
     sa.Column('cell', sa.BigInteger(), nullable=False),
     sa.Column('large', sa.Boolean(), nullable=False),
     sa.Column('capacity', sa.Integer(), nullable=True),
@@ -95,7 +99,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('parking_zone', schema=None) as batch_op:
         batch_op.create_index('ix_parking_zone_bbox', ['min_lat', 'min_lon'], unique=False)
-        batch_op.create_index('ix_parking_zone_cell', ['cell', 'min_lat', 'max_lat', 'min_lon', 'max_lon'], unique=False)
+        batch_op.create_index('ix_parking_zone_cell', ['cell', 'reach_min_lat', 'reach_max_lat', 'reach_min_lon', 'reach_max_lon'], unique=False)
         batch_op.create_index(batch_op.f('ix_parking_zone_feed_version_id'), ['feed_version_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_parking_zone_large'), ['large'], unique=False)
         batch_op.create_index('ix_parking_zone_provider_source', ['provider_id', 'source_id'], unique=False)
