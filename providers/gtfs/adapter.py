@@ -13,6 +13,7 @@ Schedule reference (https://gtfs.org/schedule/reference/).
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 from collections.abc import Callable, Iterator, Mapping
@@ -21,7 +22,15 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from providers.base import AdapterInfo, ImportResult, ValidationReport
-from providers.gtfs.reader import CsvFile, GtfsArchive, printable
+from providers.gtfs.reader import FAST_BLOCK_BYTES, CsvFile, GtfsArchive, printable
+
+try:  # the vectorised stop_times path; without pyarrow every row takes the row loop
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.csv as pacsv
+except ImportError:  # pragma: no cover
+    pa = None
 
 # GTFS reference, "Dataset Files": required files and, per file, required fields.
 REQUIRED_FILES = ("agency", "stops", "routes", "trips", "stop_times")
@@ -220,11 +229,17 @@ class GtfsAdapter:
                        title="GTFS Schedule (static timetables)",
                        media_types=("application/zip",))
 
+    def __init__(self, *, fast: bool = True, block_bytes: int = FAST_BLOCK_BYTES) -> None:
+        # fast: stop_times through the vectorised path (``_fast_stop_times``) where it applies;
+        # False runs every row through the row-by-row path (tests compare the two).
+        self.fast = fast and pa is not None
+        self.block_bytes = block_bytes
+
     def parse(self, payload: bytes, config: Mapping[str, Any]) -> ImportResult:
         """Check the zip, parse the small tables now and stream stop_times and shapes."""
         archive = GtfsArchive(payload)
         report = ValidationReport()
-        feed = _FeedParse(archive, report)
+        feed = _FeedParse(archive, report, fast=self.fast, block_bytes=self.block_bytes)
         records = feed.run()
         return ImportResult(records=records, report=report, meta=feed.meta)
 
@@ -232,9 +247,12 @@ class GtfsAdapter:
 class _FeedParse:
     """The state of one feed's parse: the ids seen so far, for the reference checks."""
 
-    def __init__(self, archive: GtfsArchive, report: ValidationReport) -> None:
+    def __init__(self, archive: GtfsArchive, report: ValidationReport, *, fast: bool = False,
+                 block_bytes: int = FAST_BLOCK_BYTES) -> None:
         self.archive = archive
         self.report = report
+        self.fast = fast
+        self.block_bytes = block_bytes
         self.meta: dict[str, Any] = {"realtime": False}
         self.stop_ids: set[str] = set()
         self.trip_service: dict[str, str] = {}
@@ -290,14 +308,17 @@ class _FeedParse:
         self.meta["timezone"] = records["agency"][0][3] if records["agency"] else None
         if report.rejected:
             return records
-        records["stop_times"] = self._streamed("stop_times", self._stop_times)
+        table = self._open("stop_times", fast=self.fast)
+        records["stop_times"] = (iter(()) if table is None
+                                 else StopTimeRecords(self._stop_time_batches(table)))
         records["shapes"] = self._streamed("shapes", self._shapes)
         return records
 
-    def _open(self, name: str) -> _Table | None:
+    def _open(self, name: str, *, fast: bool = False) -> _Table | None:
         if not self.archive.has(name):
             return None
-        csv_file = self.archive.open_table(name, self.report)
+        csv_file = (self.archive.open_blocks(name, self.report, self.block_bytes) if fast
+                    else None) or self.archive.open_table(name, self.report)
         if csv_file is None:
             if name in CORE_FILES:
                 self.report.add("unreadable_file", "error", f"{name}.txt cannot be read.",
@@ -581,27 +602,50 @@ class _FeedParse:
 
     # -- streamed tables ------------------------------------------------------------------------
 
-    def _stop_times(self, t: _Table) -> Iterator[tuple]:
+    def _stop_time_batches(self, t: _Table) -> Iterator[Any]:
+        """stop_times as batches: Arrow tables from the fast path, lists of tuples otherwise.
+
+        The fast path takes the file's blocks while they are clean; from the first block that is
+        not, every row goes through ``_stop_times`` with the state the fast path left.
+        """
+        st = _StopTimeState()
+        if t.file.blocks is not None:
+            yield from self._fast_stop_times(t, st)
+        rows = self._stop_times(t, st)
+        while batch := list(itertools.islice(rows, SLOW_BATCH_ROWS)):
+            yield batch
+        report = self.report
+        if st.current is not None and not (st.first[1] and st.last[1]):
+            _missing_endpoint(report, st.current)
+        trips, used_stops, trips_with_times = (self.trip_service, self.used_stops,
+                                               st.trips_with_times)
+        unused_trips = len(trips) - len(trips_with_times)
+        if unused_trips:
+            example = next(iter(sorted(set(trips) - trips_with_times)))
+            report.warning("trip_without_stop_times", f"{unused_trips} trip(s) have no stop "
+                           f"times, e.g. {example!r}.", file="trips.txt", value=example)
+        for stop_id in sorted(self.platform_ids - used_stops)[:50]:
+            report.warning("unused_stop", f"Stop {stop_id!r} is served by no trip.",
+                           file="stops.txt", field="stop_id", value=stop_id)
+
+    def _stop_times(self, t: _Table, st: _StopTimeState) -> Iterator[tuple]:
         report = self.report
         trips, stops, used_stops = self.trip_service, self.stop_ids, self.used_stops
-        seen_pairs: set[tuple[str, int]] = set()
-        trips_with_times: set[str] = set()
+        seen_pairs = st.seen_pairs
+        trips_with_times = st.trips_with_times
+        fast_seqs = st.fast_seqs
         idx = t.index
         i_trip, i_stop, i_seq = idx["trip_id"], idx["stop_id"], idx["stop_sequence"]
         i_arr, i_dep = idx.get("arrival_time"), idx.get("departure_time")
         i_head, i_pick, i_drop = (idx.get("stop_headsign"), idx.get("pickup_type"),
                                   idx.get("drop_off_type"))
         i_dist, i_tp = idx.get("shape_dist_traveled"), idx.get("timepoint")
-        current: str | None = None
         # Per trip: (sequence, has a time) of its first and last stop, checked at the trip's end.
-        first: tuple[int, bool] = (0, True)
-        last: tuple[int, bool] = (0, True)
+        current, first, last = st.current, st.first, st.last
 
         def close_trip() -> None:
             if current is not None and not (first[1] and last[1]):
-                report.error("missing_endpoint_time", f"Trip {current!r} has no time at its "
-                             "first or last stop.", file="stop_times.txt", field="arrival_time",
-                             value=current)
+                _missing_endpoint(report, current)
 
         width, filename = t.width, t.file.name
         times: dict[str, int | None] = {}  # a feed repeats its times; parse each text once
@@ -641,7 +685,8 @@ class _FeedParse:
                           "stop_sequence", sequence)
                 continue
             pair = (trip_id, sequence)
-            if pair in seen_pairs:
+            if pair in seen_pairs or (
+                    fast_seqs and trip_id in fast_seqs and sequence in fast_seqs[trip_id]):
                 t.line = line
                 t.problem("duplicate_stop_sequence", f"Trip {trip_id!r} has stop_sequence "
                           f"{sequence} twice; the second is dropped.", "stop_sequence", sequence)
@@ -710,15 +755,155 @@ class _FeedParse:
             yield (trip_id, sequence, stop_id, arrival, departure,
                    (row[i_head].strip() or None) if i_head is not None else None,
                    pick, drop, _float(row, i_dist) if i_dist is not None else None, point)
-        close_trip()
-        unused_trips = len(trips) - len(trips_with_times)
-        if unused_trips:
-            example = next(iter(sorted(set(trips) - trips_with_times)))
-            report.warning("trip_without_stop_times", f"{unused_trips} trip(s) have no stop "
-                           f"times, e.g. {example!r}.", file="trips.txt", value=example)
-        for stop_id in sorted(self.platform_ids - used_stops)[:50]:
-            report.warning("unused_stop", f"Stop {stop_id!r} is served by no trip.",
-                           file="stops.txt", field="stop_id", value=stop_id)
+        st.current, st.first, st.last = current, first, last
+
+    # -- stop_times, vectorised -----------------------------------------------------------------
+
+    def _fast_stop_times(self, t: _Table, st: _StopTimeState) -> Iterator[Any]:
+        """Clean blocks of stop_times checked column-wise with Arrow, as Arrow tables.
+
+        A block is taken only when every row passes every check the row loop makes, with
+        nothing to report (a trip's missing endpoint time aside, reported the same way at its
+        end) and its trips in contiguous runs of rising sequences never seen before; then the
+        loop would yield exactly these rows. The first block that does not qualify is given
+        back, and it and everything after it go through ``_stop_times``.
+        """
+        blocks = t.file.blocks
+        if blocks is None:
+            return
+        idx = t.index
+        names = [f"c{i}" for i in range(t.width)]
+        used = sorted({idx[f] for f in _FAST_FIELDS if f in idx})
+        parse_options = pacsv.ParseOptions(quote_char=False, newlines_in_values=False,
+                                           ignore_empty_lines=True)
+        convert_options = pacsv.ConvertOptions(
+            include_columns=[names[i] for i in used],
+            column_types={names[i]: pa.string() for i in used}, strings_can_be_null=False,
+            check_utf8=False)
+        trip_set = pa.array(list(self.trip_service), pa.string())
+        stop_set = pa.array(list(self.stop_ids), pa.string())
+        while (taken := blocks.next_block()) is not None:
+            start, block, lines = taken
+            try:
+                table = pacsv.read_csv(
+                    pa.py_buffer(block),
+                    read_options=pacsv.ReadOptions(column_names=names, use_threads=False,
+                                                   block_size=len(block) + 1),
+                    parse_options=parse_options, convert_options=convert_options)
+                columns = {f: table.column(names[idx[f]]).combine_chunks()
+                           for f in _FAST_FIELDS if f in idx}
+                batch = self._fast_block(columns, table.num_rows, trip_set, stop_set, st)
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+                batch = None
+            if batch is None:
+                blocks.give_back(start, block, lines)
+                return
+            if batch.num_rows:
+                yield batch
+
+    def _fast_block(self, columns: dict[str, Any], n: int, trip_set: Any, stop_set: Any,
+                    st: _StopTimeState) -> Any:
+        """One block's stop times as an Arrow table, or None when the row loop must take it."""
+        if not n:
+            return pa.table({name: pa.array([], pa.type_for_alias(kind))
+                             for name, kind in _FAST_SCHEMA})
+        trip = _trim(columns["trip_id"])
+        stop = _trim(columns["stop_id"])
+        if not (pc.all(pc.is_in(trip, value_set=trip_set)).as_py()
+                and pc.all(pc.is_in(stop, value_set=stop_set)).as_py()):
+            return None
+        seq_text = columns["stop_sequence"]
+        if not (pc.all(pc.ascii_is_decimal(seq_text)).as_py()
+                and pc.max(pc.binary_length(seq_text)).as_py() <= 9):
+            return None
+        seq = pc.cast(seq_text, pa.int32())
+        arrival_text, departure_text = columns.get("arrival_time"), columns.get("departure_time")
+        arrival = _fast_times(arrival_text, n)
+        if (arrival_text is not None and departure_text is not None
+                and pc.all(pc.equal(arrival_text, departure_text)).as_py()):
+            departure = arrival  # the usual case: the row loop's dep_text == arr_text
+        else:
+            departure = _fast_times(departure_text, n)
+        if arrival is None or departure is None:
+            return None
+        if not pc.all(pc.equal(pc.is_valid(arrival), pc.is_valid(departure))).as_py():
+            return None  # only one of the two: a warning to report
+        if pc.any(pc.less(departure, arrival)).as_py():
+            return None
+        ints = [_fast_small_int(columns.get(name), n)
+                for name in ("pickup_type", "drop_off_type", "timepoint")]
+        dist = _fast_float(columns.get("shape_dist_traveled"), n)
+        if dist is None or any(i is None for i in ints):
+            return None
+        # Duplicate (trip, sequence) pairs: within the block by sorting, against earlier
+        # blocks through the sequences they took per trip.
+        seqs = seq.to_numpy()
+        encoded = pc.dictionary_encode(trip)
+        codes = encoded.indices.to_numpy()
+        names = encoded.dictionary.to_pylist()
+        order = np.lexsort((seqs, codes))
+        codes_sorted, seqs_sorted = codes[order], seqs[order]
+        same_trip = codes_sorted[1:] == codes_sorted[:-1]
+        if np.any(same_trip & (seqs_sorted[1:] == seqs_sorted[:-1])):
+            return None
+        fast = st.fast_seqs
+        group_starts = np.concatenate(([0], np.flatnonzero(~same_trip) + 1))
+        group_ends = np.append(group_starts[1:], n)
+        groups = []
+        for g0, g1 in zip(group_starts.tolist(), group_ends.tolist(), strict=True):
+            trip_id = names[codes_sorted[g0]]
+            before = fast.get(trip_id)
+            if before is not None and (
+                    (isinstance(before, range)
+                     and np.any((seqs_sorted[g0:g1] >= before.start)
+                                & (seqs_sorted[g0:g1] < before.stop)))
+                    or (isinstance(before, frozenset)
+                        and not before.isdisjoint(seqs_sorted[g0:g1].tolist()))):
+                return None  # a sequence an earlier block took: the row loop reports it
+            groups.append((trip_id, before, g0, g1))
+        # The block is clean: take over its state. Sequences taken, per trip:
+        for trip_id, before, g0, g1 in groups:
+            lo, hi = int(seqs_sorted[g0]), int(seqs_sorted[g1 - 1])
+            if hi - lo == g1 - g0 - 1 and before is None:
+                fast[trip_id] = range(lo, hi + 1)
+            elif hi - lo == g1 - g0 - 1 and isinstance(before, range) and before.stop == lo:
+                fast[trip_id] = range(before.start, hi + 1)
+            else:
+                fast[trip_id] = frozenset(before or ()) | frozenset(
+                    seqs_sorted[g0:g1].tolist())
+        # Runs of rows of one trip (as the row loop sees them): the first and last stop of
+        # each, by sequence, must have a time.
+        has = pc.is_valid(departure).to_numpy(zero_copy_only=False)
+        run_id = np.concatenate(([0], np.cumsum(codes[1:] != codes[:-1])))
+        by_run = np.lexsort((seqs, run_id))
+        run_sorted = run_id[by_run]
+        edges = np.flatnonzero(run_sorted[1:] != run_sorted[:-1])
+        lows = by_run[np.concatenate(([0], edges + 1))]
+        highs = by_run[np.append(edges, n - 1)]
+        report = self.report
+        for row_lo, row_hi in zip(lows.tolist(), highs.tolist(), strict=True):
+            trip_id = names[codes[row_lo]]
+            low = (int(seqs[row_lo]), bool(has[row_lo]))
+            high = (int(seqs[row_hi]), bool(has[row_hi]))
+            if trip_id == st.current:  # only the first run can go on with the open trip
+                st.first = min(st.first, low, key=lambda pair: pair[0])
+                st.last = max(st.last, high, key=lambda pair: pair[0])
+                continue
+            if st.current is not None and not (st.first[1] and st.last[1]):
+                _missing_endpoint(report, st.current)
+            st.current, st.first, st.last = trip_id, low, high
+        st.trips_with_times.update(names)
+        self.used_stops.update(pc.unique(stop).to_pylist())
+        head = columns.get("stop_headsign")
+        if head is None:
+            head = pa.nulls(n, pa.string())
+        else:
+            head = _trim(head)
+            head = pc.if_else(pc.equal(pc.binary_length(head), 0),
+                              pa.scalar(None, pa.string()), head)
+        return pa.table([trip, seq, stop, arrival, departure, head, ints[0], ints[1], dist,
+                         ints[2]], names=[name for name, _ in _FAST_SCHEMA])
+
 
     def _shapes(self, t: _Table) -> Iterator[tuple]:
         seen: set[tuple[str, int]] = set()
@@ -788,3 +973,111 @@ def _service_range(calendar: list[tuple], calendar_dates: list[tuple]
     days = [r[8] for r in calendar] + [r[9] for r in calendar]
     days += [r[1] for r in calendar_dates if r[2] == 1]
     return (min(days), max(days)) if days else None
+
+
+_FAST_FIELDS = ("trip_id", "arrival_time", "departure_time", "stop_id", "stop_sequence",
+                "stop_headsign", "pickup_type", "drop_off_type", "shape_dist_traveled",
+                "timepoint")
+_FAST_SCHEMA = [("trip_id", "string"), ("stop_sequence", "int32"), ("stop_id", "string"),
+                ("arrival_secs", "int32"), ("departure_secs", "int32"),
+                ("stop_headsign", "string"), ("pickup_type", "int16"),
+                ("drop_off_type", "int16"), ("shape_dist_traveled", "float64"),
+                ("timepoint", "int16")]
+# What str.strip() strips: every character Python counts as whitespace.
+# (tests/providers/gtfs/test_fast_stop_times.py checks it against str.isspace).
+_PY_WHITESPACE = ("\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003"
+                  "\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000")
+_FAST_TIME = r"^[0-9]{1,3}:[0-5][0-9]:[0-5][0-9]$"
+# Texts made of these only are numbers to Arrow exactly when they are to float(), same value.
+_FLOAT_BYTES = b"0123456789.+-eE"
+SLOW_BATCH_ROWS = 10_000
+
+
+def _trim(column: Any) -> Any:
+    return pc.utf8_trim(column, characters=_PY_WHITESPACE)
+
+
+def _fast_times(column: Any, n: int) -> Any:
+    """Seconds of ``H:MM:SS`` texts (null when empty); None when one is anything else."""
+    if column is None:
+        return pa.nulls(n, pa.int32())
+    encoded = pc.dictionary_encode(_trim(column))
+    texts = encoded.dictionary
+    empty = pc.equal(pc.binary_length(texts), 0)
+    if not pc.all(pc.or_(empty, pc.match_substring_regex(texts, _FAST_TIME))).as_py():
+        return None
+    texts = pc.if_else(empty, "0:00:00", texts)
+    hours, minutes, seconds = (pc.cast(pc.utf8_slice_codeunits(texts, a, b), pa.int32())
+                               for a, b in ((0, -6), (-5, -3), (-2, 1 << 30)))
+    secs = pc.add(pc.add(pc.multiply(hours, 3600), pc.multiply(minutes, 60)), seconds)
+    secs = pc.if_else(empty, pa.scalar(None, pa.int32()), secs)
+    return pc.take(secs, encoded.indices)
+
+
+def _fast_small_int(column: Any, n: int) -> Any:
+    """``_small_int`` column-wise: digits as numbers, other ASCII as null; None otherwise."""
+    if column is None:
+        return pa.nulls(n, pa.int16())
+    text = _trim(column)
+    digits = pc.ascii_is_decimal(text)
+    if not pc.all(pc.or_(pc.invert(digits), pc.less_equal(pc.binary_length(text), 4))
+                  ).as_py():
+        return None
+    if not pc.all(pc.string_is_ascii(text)).as_py():
+        return None  # str.isdigit() knows other digits
+    text = pc.if_else(digits, text, pa.scalar(None, pa.string()))
+    return pc.cast(text, pa.int16())
+
+
+def _fast_float(column: Any, n: int) -> Any:
+    """``_float`` column-wise (empty is null); None when a text needs the row loop."""
+    if column is None:
+        return pa.nulls(n, pa.float64())
+    text = _trim(column)
+    buffer = text.buffers()[2]
+    if buffer is not None:
+        offsets = np.frombuffer(text.buffers()[1], dtype=np.int32)
+        lo, hi = int(offsets[text.offset]), int(offsets[text.offset + len(text)])
+        if memoryview(buffer)[lo:hi].tobytes().translate(None, _FLOAT_BYTES):
+            return None
+    text = pc.if_else(pc.equal(pc.binary_length(text), 0), pa.scalar(None, pa.string()), text)
+    return pc.cast(text, pa.float64())
+
+
+def _missing_endpoint(report: ValidationReport, trip_id: str) -> None:
+    report.error("missing_endpoint_time", f"Trip {trip_id!r} has no time at its first or last "
+                 "stop.", file="stop_times.txt", field="arrival_time", value=trip_id)
+
+
+class _StopTimeState:
+    """Where the stop_times parse stands, handed from the fast path to the row loop."""
+
+    def __init__(self) -> None:
+        self.current: str | None = None
+        self.first: tuple[int, bool] = (0, True)
+        self.last: tuple[int, bool] = (0, True)
+        self.seen_pairs: set[tuple[str, int]] = set()
+        self.trips_with_times: set[str] = set()
+        # Sequences per trip taken by the fast path (a range when consecutive).
+        self.fast_seqs: dict[str, range | frozenset[int]] = {}
+
+
+class StopTimeRecords:
+    """stop_times records: tuples when iterated; ``batches()`` for bulk writers.
+
+    A batch is an Arrow table (the fast path; columns as in ``RECORD_TABLES``) or a list of
+    tuples. Single use, like the iterator it replaces.
+    """
+
+    def __init__(self, batches: Iterator[Any]) -> None:
+        self._batches = batches
+
+    def batches(self) -> Iterator[Any]:
+        return self._batches
+
+    def __iter__(self) -> Iterator[tuple]:
+        for batch in self._batches:
+            if isinstance(batch, list):
+                yield from batch
+            else:
+                yield from zip(*(column.to_pylist() for column in batch.columns), strict=True)

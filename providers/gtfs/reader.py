@@ -18,6 +18,7 @@ import itertools
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from providers.base import FeedFormatError, ValidationReport
 
@@ -31,6 +32,9 @@ RATIO_CHECK_FLOOR = 16 * 1024 * 1024
 
 csv.field_size_limit(1024 * 1024)
 
+# Bytes per block of the fast path (``open_blocks``): a few hundred kB of Arrow columns.
+FAST_BLOCK_BYTES = 4 << 20
+
 
 @dataclass
 class CsvFile:
@@ -39,6 +43,8 @@ class CsvFile:
     name: str
     header: list[str]
     rows: Iterator[tuple[int, list[str]]]
+    # The fast path's raw blocks (``open_blocks``); ``rows`` then reads on from where they stop.
+    blocks: ByteBlocks | None = None
 
 
 class GtfsArchive:
@@ -116,11 +122,142 @@ class GtfsArchive:
         return CsvFile(filename, header, _rows(reader, lines, filename, report))
 
 
+    def open_blocks(self, table: str, report: ValidationReport,
+                    block_bytes: int = FAST_BLOCK_BYTES) -> CsvFile | None:
+        """``<table>.txt`` for the vectorised fast path, or None when its start is unusual.
+
+        Only a simple header (one ASCII line, no quotes or NUL) qualifies; anything else (and
+        every report about the file's encoding or emptiness) is left to ``open_table``. The
+        returned file's ``blocks`` hand out the data in blocks of whole lines; its ``rows`` read
+        on, row by row, from wherever the blocks stopped.
+        """
+        filename = f"{table}.txt"
+        raw = self.zip.open(self.members[table])
+        try:
+            first = raw.read(block_bytes)
+            while b"\n" not in first and len(first) < 65536 and (more := raw.read(block_bytes)):
+                first += more
+        except (zipfile.BadZipFile, EOFError, OSError) as exc:
+            raw.close()
+            raise FeedFormatError(f"{filename} cannot be read: {exc}.", code="bad_zip") from exc
+        if first.startswith(codecs.BOM_UTF8):
+            first = first[len(codecs.BOM_UTF8):]
+        end = first.find(b"\n")
+        line = first[:end].removesuffix(b"\r") if end > 0 else b""
+        if (not line.strip() or not line.isascii() or b'"' in line or b"\x00" in line
+                or b"\r" in line):
+            raw.close()
+            return None
+        header_row = next(csv.reader([line.decode("ascii")]))
+        header = [h.strip().strip("\ufeff").lower() for h in header_row]
+        blocks = ByteBlocks(raw, first[end + 1:], 2, filename, report, block_bytes)
+        return CsvFile(filename, header, blocks.rows(), blocks)
+
+
 def printable(text: str) -> str:
     """Text with undecodable bytes (kept as surrogates) shown as U+FFFD, safe to store as JSON."""
     if text.isascii():
         return text
     return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
+class ByteBlocks:
+    """A table's bytes after its header, in blocks that end at a line end.
+
+    ``next_block`` returns ``(line number of the block's first line, bytes, lines in it)`` for
+    a block that is clean at the byte level (no quote, NUL or lone CR; valid UTF-8), or None
+    at the end or at the first block that is not: that one stays pending, and ``rows`` (the
+    ordinary row-by-row reader, see ``_rows``) reads on from it with the right line numbers.
+    A caller that finds a problem in a clean block gives it back with ``give_back``.
+    """
+
+    def __init__(self, raw: Any, pending: bytes, line: int, filename: str,
+                 report: ValidationReport, block_bytes: int) -> None:
+        self.raw = raw
+        self.pending = pending
+        self.line = line
+        self.filename = filename
+        self.report = report
+        self.block_bytes = block_bytes
+        self.eof = False
+
+    def _read(self) -> bytes:
+        try:
+            data = self.raw.read(self.block_bytes)
+        except (zipfile.BadZipFile, EOFError, OSError) as exc:
+            raise FeedFormatError(f"{self.filename} cannot be read from the zip: {exc}.",
+                                  code="bad_zip") from exc
+        if not data:
+            self.eof = True
+        return data
+
+    def next_block(self) -> tuple[int, bytes, int] | None:
+        data = self.pending
+        while not self.eof and b"\n" not in data:
+            if len(data) > 4 * self.block_bytes:
+                return None  # no line end in sight: the row reader copes
+            data += self._read()
+        if not self.eof and len(data) < self.block_bytes:
+            data += self._read()
+        cut = len(data) if self.eof else data.rfind(b"\n") + 1
+        block = data[:cut]
+        if not block or not _clean_bytes(block):
+            self.pending = data
+            return None
+        self.pending = data[cut:]
+        lines = block.count(b"\n")
+        start = self.line
+        self.line += lines
+        return start, block, lines
+
+    def give_back(self, start: int, block: bytes, lines: int) -> None:
+        """Put a block taken by ``next_block`` back in front, for ``rows``."""
+        self.pending = block + self.pending
+        self.line = start
+
+    def rows(self) -> Iterator[tuple[int, list[str]]]:
+        """Rows (with their line numbers) from where the blocks stopped to the end."""
+        raw = io.BufferedReader(_Prefixed(self, self.raw))  # type: ignore[arg-type]
+        text = io.TextIOWrapper(raw, encoding="utf-8", errors="surrogateescape", newline="")
+        lines = _checked_lines(text, self.filename, self.report)
+        reader = csv.reader(lines, skipinitialspace=False)
+        yield from _rows(reader, lines, self.filename, self.report, offset=self.line - 1)
+
+
+class _Prefixed(io.RawIOBase):
+    """The pending bytes of a ``ByteBlocks``, then the rest of its member."""
+
+    def __init__(self, blocks: ByteBlocks, raw: Any) -> None:
+        self.blocks = blocks
+        self.raw = raw
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        pending = self.blocks.pending
+        if pending:
+            n = min(len(buffer), len(pending))
+            buffer[:n] = pending[:n]
+            self.blocks.pending = pending[n:]
+            return n
+        data = self.raw.read(len(buffer))
+        buffer[:len(data)] = data
+        return len(data)
+
+
+def _clean_bytes(block: bytes) -> bool:
+    """No quote, NUL or lone CR, and valid UTF-8: lines are rows and nothing needs reporting."""
+    if b'"' in block or b"\x00" in block:
+        return False
+    if b"\r" in block and block.count(b"\r") != block.count(b"\r\n"):
+        return False
+    if not block.isascii():
+        try:
+            block.decode("utf-8")
+        except UnicodeDecodeError:
+            return False
+    return True
 
 
 # Characters decoded per block: big enough that per-block Python work is noise, small enough
@@ -194,25 +331,29 @@ def _checked_lines(text: io.TextIOWrapper, filename: str, report: ValidationRepo
     return _LineCheck(text, filename, report)
 
 
-def _rows(reader: csv.reader, lines: _LineCheck, filename: str, report: ValidationReport
-          ) -> Iterator[tuple[int, list[str]]]:
-    """Rows with their line numbers; blank lines skipped, undecodable ones reported and dropped."""
+def _rows(reader: csv.reader, lines: _LineCheck, filename: str, report: ValidationReport,
+          offset: int = 0) -> Iterator[tuple[int, list[str]]]:
+    """Rows with their line numbers; blank lines skipped, undecodable ones reported and dropped.
+
+    ``offset``: lines before the first one the reader sees (not counting the header's)."""
     try:
         for row in reader:
             if lines.bad is not None:
                 code, lines.bad = lines.bad, None
                 message = ("contains a NUL character" if code == "null_character"
                            else "is not valid UTF-8")
-                report.error(code, f"Line {reader.line_num} of {filename} {message}; the record "
-                             "is dropped.", file=filename, line=reader.line_num)
+                line = reader.line_num + offset
+                report.error(code, f"Line {line} of {filename} {message}; the record "
+                             "is dropped.", file=filename, line=line)
                 continue
             if not row or (len(row) == 1 and not row[0].strip()):
                 continue
-            yield reader.line_num, row
+            yield reader.line_num + offset, row
     except csv.Error as exc:
+        line = reader.line_num + offset
         report.error("csv_syntax", f"{filename} has a CSV syntax error near line "
-                     f"{reader.line_num}: {exc}; the rest of the file is skipped.",
-                     file=filename, line=reader.line_num)
+                     f"{line}: {exc}; the rest of the file is skipped.",
+                     file=filename, line=line)
     except (zipfile.BadZipFile, EOFError, OSError) as exc:
         raise FeedFormatError(f"{filename} cannot be read from the zip: {exc}.",
                               code="bad_zip") from exc

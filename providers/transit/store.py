@@ -52,7 +52,11 @@ class TransitFeedWriter:
                 continue
             table, columns = RECORD_TABLES[name]
             count = [0]
-            rows = _versioned(version.id, records[name], count)
+            batches = getattr(records[name], "batches", None)
+            if batches is not None:  # Arrow tables and lists of tuples (GTFS stop_times)
+                rows = _BatchRows(version.id, batches(), count)
+            else:
+                rows = _versioned(version.id, records[name], count)
             if dialect == "postgresql" and table in PARTITIONED:
                 copy_into_partition(session, table, version.id, ("feed_version_id", *columns),
                                     rows)
@@ -90,6 +94,52 @@ def _versioned(version_id: int, rows: Iterable[tuple], count: list[int]) -> Iter
             yield (version_id, *row)
     finally:
         count[0] = n
+
+
+class _BatchRows:
+    """Batched records with the version id in front: tuples when iterated, CSV blocks for COPY.
+
+    A batch is an Arrow table (CSV-encoded by Arrow, in C) or a list of tuples.
+    """
+
+    def __init__(self, version_id: int, batches: Iterator[Any], count: list[int]) -> None:
+        self.version_id = version_id
+        self.batches = batches
+        self.count = count
+
+    def __iter__(self) -> Iterator[tuple]:
+        version_id = self.version_id
+        for batch in self.batches:
+            if isinstance(batch, list):
+                self.count[0] += len(batch)
+                for row in batch:
+                    yield (version_id, *row)
+            else:
+                self.count[0] += batch.num_rows
+                yield from zip(itertools.repeat(version_id),
+                               *(column.to_pylist() for column in batch.columns))
+
+    def csv_blocks(self) -> Iterator[bytes | str]:
+        import pyarrow as pa
+        import pyarrow.csv as pacsv
+
+        options = pacsv.WriteOptions(include_header=False, quoting_style="needed")
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        for batch in self.batches:
+            if isinstance(batch, list):
+                self.count[0] += len(batch)
+                writer.writerows((self.version_id, *row) for row in batch)
+                yield buffer.getvalue()
+                buffer.seek(0)
+                buffer.truncate()
+                continue
+            self.count[0] += batch.num_rows
+            batch = batch.add_column(0, "feed_version_id", pa.array(
+                itertools.repeat(self.version_id, batch.num_rows), pa.int64()))
+            sink = pa.BufferOutputStream()
+            pacsv.write_csv(batch, sink, options)
+            yield sink.getvalue().to_pybytes()
 
 
 def copy_into_partition(session: Session, table: str, version_id: int,
@@ -159,6 +209,10 @@ def _drop_orphans_after_commit(session: Session) -> None:
 
 
 def _write_csv_blocks(copy: Any, rows: Iterable[tuple]) -> None:
+    if isinstance(rows, _BatchRows):
+        for block in rows.csv_blocks():
+            copy.write(block)
+        return
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     rows = iter(rows)

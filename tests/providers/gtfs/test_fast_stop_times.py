@@ -1,0 +1,99 @@
+"""The vectorised stop_times path must give exactly what the row loop gives: rows and report."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from providers.gtfs import adapter
+from providers.gtfs.adapter import GtfsAdapter, StopTimeRecords
+from tests.providers.transit.factories import gtfs_zip
+
+HEADER = ("trip_id,arrival_time,departure_time,stop_id,stop_sequence,stop_headsign,"
+          "pickup_type,drop_off_type,shape_dist_traveled,timepoint\n")
+TRIPS = "route_id,service_id,trip_id\n" + "".join(f"R1,WEEK,T{i}\n" for i in range(12))
+GOOD = "{trip},{t},{t},{stop},{seq},{head},0,1,{dist},1\n"
+# One line each that the row loop reports or treats specially; each sends its block (and the
+# rest of the file) to the row loop.
+ODD = [
+    "TX,08:00:00,08:00:00,A1,1,,,,,\n",             # undefined_trip
+    "T1,08:00:00,08:00:00,ZZ,99,,,,,\n",            # undefined_stop
+    "T1,08:00:00,08:00:00,A1,x,,,,,\n",             # invalid_integer
+    "T1,08:00:00,08:00:00,A1,-3,,,,,\n",            # negative_stop_sequence
+    "T1,8:0:00,8:0:00,A1,77,,,,,\n",                # invalid_time
+    "T1,,08:00:00,A1,78,,,,,\n",                    # missing_arrival_time
+    "T1,09:00:00,08:00:00,A1,79,,,,,\n",            # departure_before_arrival
+    "T1,08:00:00,08:00:00,A1,80,,,,\n",             # missing_row_cells
+    "T1,08:00:00,08:00:00,A1,81,,,,,,\n",           # extra_row_cells
+    'T1,08:00:00,08:00:00,A1,82,"quoted, head",,,,\n',
+    "T1,08:00:00,08:00:00,A1,83,caf\u00e9 \u00a0,,,,\n",
+    "T1,08:00:00,08:00:00,A1,0x10,,,,,\n",
+    "T1,08:00:00,08:00:00,A1, 84 ,,,, 1e3 ,\n",
+    "T1,08:00:00,08:00:00,A1,85,, 2 ,x,nan,\u0663\n",
+    "T1,08:00:00,08:00:00,A1,86,,,,1_0,\n",
+    "\n",
+    "   \n",
+]
+
+
+def feed(rng: random.Random, odd: int) -> str:
+    rows = []
+    for trip in range(12):
+        seqs = list(range(1, rng.randint(2, 30)))
+        if rng.random() < 0.3:
+            seqs = [s * 2 for s in seqs]
+        if rng.random() < 0.2:
+            rng.shuffle(seqs)
+        for n, seq in enumerate(seqs):
+            t = "" if 0 < n < len(seqs) - 1 and rng.random() < 0.2 else (
+                f"{rng.randint(4, 26):02d}:{rng.randint(0, 59):02d}:00")
+            rows.append(GOOD.format(trip=f"T{trip}", t=t, stop=rng.choice(["A1", "B", " B"]),
+                                    seq=seq, head=rng.choice(["", "Bravo", " Alpha "]),
+                                    dist=rng.choice(["", "1.5", "2"])))
+    # Interleave trips a little (a trip reappearing later), repeat some rows (duplicates).
+    for _ in range(3):
+        i, j = rng.randrange(len(rows)), rng.randrange(len(rows))
+        rows[i], rows[j] = rows[j], rows[i]
+    for _ in range(odd):
+        rows.insert(rng.randrange(len(rows)), rng.choice([*ODD, rng.choice(rows)]))
+    return HEADER + "".join(rows)
+
+
+def parse(payload: bytes, **options):
+    result = GtfsAdapter(**options).parse(payload, {})
+    records = result.records["stop_times"]
+    batches = list(records.batches())
+    rows = []
+    for batch in batches:
+        rows += batch if isinstance(batch, list) else StopTimeRecords(iter([batch]))
+    return rows, result.report.as_dict(), batches
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_fast_path_matches_the_row_loop(seed):
+    rng = random.Random(seed)
+    text = feed(rng, odd=0 if seed % 4 == 0 else rng.randint(1, 4))
+    if seed % 5 == 0:
+        text = text.replace("\n", "\r\n")
+    payload = gtfs_zip({"trips.txt": TRIPS, "stop_times.txt": text, "frequencies.txt": None})
+    expected, report, _ = parse(payload, fast=False)
+    for block in (150, 1000, 1 << 20):
+        rows, fast_report, batches = parse(payload, block_bytes=block)
+        assert repr(rows) == repr(expected)  # repr: nan == nan
+        assert fast_report == report
+        if seed % 4 == 0 and "\r" not in text:
+            assert not any(isinstance(b, list) for b in batches)  # all of it went fast
+
+
+def test_clean_real_feed_takes_the_fast_path(shared_data):
+    payload = (shared_data / "gtfs/caltrain/ct.zip").read_bytes()
+    _, _, batches = parse(payload)
+    assert batches
+    assert not any(isinstance(b, list) for b in batches)
+    assert parse(payload)[:2] == parse(payload, fast=False)[:2]
+
+
+def test_whitespace_is_what_str_strip_strips():
+    assert set(adapter._PY_WHITESPACE) == {
+        chr(c) for c in range(0x110000) if chr(c).isspace()}
