@@ -3,8 +3,10 @@
     .venv/bin/python bench/gateway.py [--duration 10] [--connections 32]
 
 (a) the endpoint with the gateway off; (b) the same plus one pipelined Redis call and no auth
-(the physical floor of "count every call": a pipelined HINCRBY, cheaper on the server than the
-admission script, so the floor stays a floor); (c) the gateway with an API key; (d) with a JWT
+(the physical floor of "count every call": one HINCRBY, cheaper on the server than the
+admission script, written on a pooled connection exactly as the gateway writes its script, so
+(b) and (c) differ only by the gateway's own work; (p) is the same call through a redis-py
+pipeline, as (b) was measured before); (c) the gateway with an API key; (d) with a JWT
 access token; (e) nginx (Debian) with auth_request and limit_req in front of (a). Prints req/s
 and p99 for each and the ratios c/b, d/b (target >= 0.85) and c/e (target > 1).
 All five servers run side by side with the same settings (gunicorn gthread, 2 workers x 4
@@ -40,7 +42,7 @@ ENDPOINT = "/parking/v1/bench/hello"
 
 def create_bench_app() -> Any:
     """The hub plus a JSON hello endpoint under a metered product prefix."""
-    from flask import Blueprint, jsonify
+    from flask import Blueprint, jsonify, request
 
     from app import create_app
 
@@ -60,12 +62,32 @@ def create_bench_app() -> Any:
         return "", 204
 
     if os.environ.get("BENCH_FLOOR") == "1":
+        # The floor: one Redis command per call, sent the way the gateway sends its admission
+        # script (packed once, written on a pooled connection, one reply read), so (b) differs
+        # from (c) only by the gateway's own work. BENCH_FLOOR=pipeline sends it through a
+        # redis-py pipeline instead (more client work per call than the gateway's path).
+        client = application.extensions["mobihub.live"].client
+        pool = client.connection_pool
+        command = b"".join(
+            b"$%d\r\n%s\r\n" % (len(part), part)
+            for part in (b"HINCRBY", b"mh:bench:floor", b"calls", b"1"))
+        command = (b"*4\r\n" + command,)
+
+        @application.before_request
+        def one_redis_call() -> None:
+            if request.path == ENDPOINT:
+                connection = pool.get_connection()
+                try:
+                    connection.send_packed_command(command)
+                    connection.read_response()
+                finally:
+                    pool.release(connection)
+
+    if os.environ.get("BENCH_FLOOR") == "pipeline":
         client = application.extensions["mobihub.live"].client
 
         @application.before_request
         def one_pipelined_call() -> None:
-            from flask import request
-
             if request.path == ENDPOINT:
                 pipe = client.pipeline(transaction=False)
                 pipe.hincrby("mh:bench:floor", "calls", 1)
@@ -235,6 +257,8 @@ def main() -> None:
             ("a", "gateway off", {"MOBIHUB_GATEWAY_ENABLED": "false"}, {}),
             ("b", "off + 1 pipelined Redis call (floor)",
              {"MOBIHUB_GATEWAY_ENABLED": "false", "BENCH_FLOOR": "1"}, {}),
+            ("p", "off + redis-py pipeline HINCRBY (b before)",
+             {"MOBIHUB_GATEWAY_ENABLED": "false", "BENCH_FLOOR": "pipeline"}, {}),
             ("c", "gateway, API key", {}, {"X-API-Key": key}),
             ("d", "gateway, JWT", {}, {"Authorization": f"Bearer {jwt}"}),
         ]
