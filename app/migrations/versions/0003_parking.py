@@ -67,7 +67,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('parking_facility', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_parking_facility_feed_version_id'), ['feed_version_id'], unique=False)
-        batch_op.create_index('ix_parking_facility_cell', ['cell', 'lat', 'lon'], unique=False)
+        batch_op.create_index('ix_parking_facility_cell', ['cell', 'lat', 'lon', 'feed_version_id'], unique=False)
         batch_op.create_index('ix_parking_facility_lat_lon', ['lat', 'lon'], unique=False)
         batch_op.create_index('ix_parking_facility_provider_source', ['provider_id', 'source_id'], unique=False)
 
