@@ -33,7 +33,7 @@ from app.gateway.admission import (
 from app.gateway.credentials import parse_credential
 from app.gateway.headers import rate_limit_headers
 from app.gateway.identity import Identity, PlanLimits
-from app.gateway.recorder import REDIS_ERRORS, UsageRecorder
+from app.gateway.recorder import REDIS_ERRORS, RecentCall, UsageRecorder
 from app.gateway.resolvers import IdentityCache, resolvers_from_config
 
 log = logging.getLogger("mobihub.gateway")
@@ -147,6 +147,8 @@ class Gateway:
             self.recorder.note_status(state.identity.app_id, state.identity.organisation_id,
                                       state.product, state.decision.minute,
                                       response.status_code)
+        self.recorder.note_call(state.identity.app_id, RecentCall(
+            time.time(), response.status_code, state.product, request.method, request.path))
         return response
 
     # --- admission, with Redis down handling ----------------------------------------------

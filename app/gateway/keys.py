@@ -43,6 +43,11 @@ def token_key(app_id: int, token: str) -> str:
     return f"{tag(app_id)}:tok:{token}"
 
 
+def recent_key(app_id: int) -> str:
+    """The list of an app's last calls (newest first), shown on the portal's usage page."""
+    return f"{PREFIX}:{tag(app_id)}:recent"
+
+
 def claimed_key(app_id: int, flush_id: str, claimed_at: int, minute: int) -> str:
     """Where a flush moves a bucket it claims (same slot as the bucket, so RENAME works)."""
     return f"{tag(app_id)}:claimed:{flush_id}:{claimed_at}:{minute}"

@@ -29,6 +29,35 @@ from app.gateway.admission import QUOTA_TTL_SECONDS, Admission
 
 log = logging.getLogger("mobihub.gateway")
 REDIS_ERRORS = (redis.ConnectionError, redis.TimeoutError)
+# The last calls kept per app for the usage page (a display log, not what is billed).
+RECENT_CALLS = 50
+RECENT_TTL_SECONDS = 30 * 24 * 3600
+
+
+@dataclass(frozen=True)
+class RecentCall:
+    """One call as the usage page lists it."""
+
+    at: float  # epoch seconds
+    status: int
+    product: str
+    method: str
+    path: str
+
+    def encode(self) -> str:
+        return f"{self.at:.3f} {self.status} {self.product} {self.method} {self.path}"
+
+    @classmethod
+    def decode(cls, raw: bytes | str) -> RecentCall:
+        text = raw.decode() if isinstance(raw, bytes) else raw
+        at, status, product, method, path = text.split(" ", 4)
+        return cls(float(at), int(status), product, method, path)
+
+
+def recent_calls(client: redis.Redis, app_id: int, limit: int = 20) -> list[RecentCall]:
+    """An app's last calls, newest first (as reported by the workers, within a second)."""
+    return [RecentCall.decode(raw) for raw in client.lrange(keys.recent_key(app_id), 0,
+                                                             limit - 1)]
 
 
 @dataclass
@@ -51,6 +80,7 @@ class UsageRecorder:
             lambda: defaultdict(int))
         self._orgs: dict[int, int] = {}
         self._unsent: list[Batch] = []
+        self._recent: dict[int, list[str]] = defaultdict(list)
         self._send_lock = threading.Lock()
         # (product, status) → the "unknown" and the status class fields (few distinct pairs)
         self._status_fields: dict[tuple[str, int], tuple[str, str]] = {}
@@ -77,11 +107,20 @@ class UsageRecorder:
             ops[(bucket, fields[1])] += 1
             self._orgs[app_id] = organisation_id
 
+    def note_call(self, app_id: int, call: RecentCall) -> None:
+        """Keep one call for the app's log of last calls (sent with the next batch)."""
+        with self._lock:
+            calls = self._recent[app_id]
+            calls.append(call.encode())
+            if len(calls) > RECENT_CALLS:
+                del calls[:-RECENT_CALLS]
+
     def discard(self) -> None:
         """Forget everything held (a test starting on a flushed Redis)."""
         with self._lock:
             self._pending.clear()
             self._unsent.clear()
+            self._recent.clear()
 
     def held(self) -> int:
         """How many increments wait to be sent (pending and unsent batches)."""
@@ -100,10 +139,11 @@ class UsageRecorder:
                                                   secrets.token_hex(12), live))
                 self._pending.clear()
                 batches = list(self._unsent)
-            if not batches:
+                recent, self._recent = self._recent, defaultdict(list)
+            if not batches and not recent:
                 return True
             try:
-                self._send(batches)
+                self._send(batches, recent)
             except REDIS_ERRORS as exc:
                 log.warning("deferred usage not sent yet; kept for retry",
                             extra={"error": type(exc).__name__, "batches": len(batches)})
@@ -113,8 +153,15 @@ class UsageRecorder:
                 self._unsent = [b for b in self._unsent if id(b) not in sent]
             return True
 
-    def _send(self, batches: list[Batch]) -> None:
+    def _send(self, batches: list[Batch], recent: dict[int, list[str]] | None = None) -> None:
         pipe = self.admission.client.pipeline(transaction=False)
+        # The log of last calls rides in the same pipeline; if this send fails it is dropped
+        # (a display log: the counts above are what is billed, and they are kept for retry).
+        for app_id, calls in (recent or {}).items():
+            key = keys.recent_key(app_id)
+            pipe.lpush(key, *calls)
+            pipe.ltrim(key, 0, RECENT_CALLS - 1)
+            pipe.expire(key, RECENT_TTL_SECONDS)
         for batch in batches:
             key_index: dict[str, int] = {}
             args: list[int | str] = [batch.organisation_id, QUOTA_TTL_SECONDS]

@@ -62,6 +62,7 @@ class AppUsage:
     days: list[Period]
     products: list[ProductUsage]
     recent: list[dict[str, Any]]
+    calls: list[Any] = field(default_factory=list)  # the last calls with their status codes
 
     @property
     def total(self) -> int:
@@ -137,5 +138,8 @@ def app_usage(session: Session, actor: Actor, app_id: int, *, days: int = 7) -> 
         recent.append({"at": minute, "product": row.product, "status_class": row.status_class,
                        "admitted": row.admitted, "rejected": row.rejected})
     recent.sort(key=lambda r: r["at"], reverse=True)
+    from app.gateway.recorder import recent_calls
+
     return AppUsage(list(hours.values()), list(by_day.values()),
-                    sorted(products.values(), key=lambda p: p.product), recent[:20])
+                    sorted(products.values(), key=lambda p: p.product), recent[:20],
+                    recent_calls(client, app.id))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable
+from datetime import UTC, datetime
 from functools import wraps
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
@@ -37,6 +38,12 @@ from app.identity.usage import app_usage
 from app.oauth import services as oauth_clients
 
 developer = Blueprint("developer", __name__, url_prefix="/developer")
+
+
+@developer.app_template_filter("utc_time")
+def utc_time(epoch: float) -> str:
+    """An epoch timestamp as ``YYYY-MM-DD HH:MM:SS`` in UTC, for the usage tables."""
+    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%d %H:%M:%S")
 F = TypeVar("F", bound=Callable[..., Any])
 PUBLIC_ENDPOINTS = {"signup", "login", "verify", "reset_request", "reset_password",
                     "check_email", "resend", "invitation", "product", "reference"}

@@ -237,5 +237,9 @@ def test_a_newcomer_signs_up_makes_calls_with_a_new_key_and_sees_them_counted(
     page.goto(usage_url)
     transit = page.locator('.card[data-product="transit"]')
     assert transit.locator(".calls").inner_text() == "2"
-    page.get_by_role("heading", name="Recent calls").wait_for()
+    page.get_by_role("heading", name="Last calls").wait_for()
+    # Both calls (the one from the reference page and the test's own) with their status codes.
+    last_calls = page.locator('section[aria-labelledby="calls-h"] tbody tr')
+    assert last_calls.count() == 2
+    assert all("200" in text for text in last_calls.all_inner_texts())
     screenshot(page, "usage")
