@@ -133,6 +133,8 @@ class RefreshToken(Base, TokenMixin):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
+    client: Mapped[OAuthClient] = relationship(lazy="select")
+
     def check_client(self, client: ClientMixin) -> bool:
         return self.client_id == client.get_client_id()
 
@@ -154,7 +156,7 @@ class RefreshToken(Base, TokenMixin):
         return self.user_id
 
     def get_client(self) -> ClientMixin:
-        raise NotImplementedError  # not used by the grants and endpoints we register
+        return self.client
 
 
 class SigningKey(Base):

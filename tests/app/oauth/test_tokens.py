@@ -109,3 +109,19 @@ def test_secrets_are_stored_hashed(session, registered):
     row = session.get(OAuthClient, registered.client.id)
     assert row.secret_sha256 == sha256_hex(registered.secret)
     assert registered.secret not in repr(registered)
+
+
+def test_a_refresh_token_knows_its_client(session, registered):
+    from datetime import timedelta
+
+    from app.accounts.services import now
+    from app.oauth.models import RefreshToken, sha256_hex
+
+    issued = now()
+    token = RefreshToken(token_sha256=sha256_hex("refresh-secret"),
+                         client_id=registered.client.client_id, scope="transit:read",
+                         issued_at=issued, expires_at=issued + timedelta(days=1))
+    session.add(token)
+    session.flush()
+    assert token.get_client().get_client_id() == registered.client.client_id
+    assert token.check_client(token.get_client())
