@@ -9,8 +9,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Flask, Response, g, json, render_template, request
-from werkzeug.exceptions import HTTPException, InternalServerError
+from flask import Flask, Response, current_app, g, json, render_template, request
+from werkzeug.exceptions import HTTPException, InternalServerError, RequestEntityTooLarge
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 PROBLEM_TYPE_BASE = "https://mobihub.eu/problems/"
@@ -175,7 +175,16 @@ def handle_unexpected_exception(error: Exception) -> Response | tuple[str, int]:
     return handle_http_exception(InternalServerError())
 
 
+def refuse_oversized_bodies() -> None:
+    """413 as soon as a declared body exceeds ``MAX_CONTENT_LENGTH``, read by the view or not."""
+    limit = current_app.config.get("MAX_CONTENT_LENGTH")
+    if limit and request.content_length and request.content_length > limit:
+        raise RequestEntityTooLarge(
+            f"The request body is {request.content_length:,} bytes; the limit is {limit:,}.")
+
+
 def configure_errors(app: Flask) -> None:
     """Register the handlers last so they win over the ones flask-smorest registers."""
+    app.before_request_funcs.setdefault(None, []).insert(0, refuse_oversized_bodies)
     app.register_error_handler(HTTPException, handle_http_exception)
     app.register_error_handler(Exception, handle_unexpected_exception)

@@ -84,3 +84,12 @@ def test_unexpected_error_is_500_without_internals(probe_app):
     assert "hunter2" not in text
     assert "RuntimeError" not in text
     assert response.get_json()["request_id"] == response.headers["X-Request-ID"]
+
+
+def test_an_oversized_body_is_refused_even_where_the_view_ignores_it(make_app):
+    small = make_app(MAX_UPLOAD_BYTES=1000)
+    response = small.test_client().post("/healthz", data=b"x" * 5000)
+    assert response.status_code == 413
+    assert response.mimetype == PROBLEM
+    assert response.get_json()["type"] == "https://mobihub.eu/problems/payload-too-large"
+    assert "5,000 bytes" in response.get_json()["detail"]
