@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from typing import Any
 
@@ -23,6 +24,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     configure_logging(app)
     configure_request_ids(app)
     configure_persistence(app)
+    configure_live_warmup(app)
     configure_accounts(app)
     configure_health(app)
     configure_apis(app)
@@ -49,6 +51,29 @@ def configure_persistence(app: Flask) -> None:
     """SQL store and live store."""
     db.init_app(app)
     LiveStore().init_app(app)
+
+
+def configure_live_warmup(app: Flask) -> None:
+    """On the embedded store, rebuild the live parking view from the SQL history.
+
+    The in-process store starts empty in every process; readings recorded by another process
+    (a CLI import, the demo) are in the history table, so each worker loads the newest ones.
+    A database not migrated yet has no history to load.
+    """
+    if not app.extensions["mobihub.live"].embedded:
+        return
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from app.db import db
+    from providers.parking.live import warm_live_store
+
+    with app.app_context():
+        try:
+            warm_live_store(db.session(), app.extensions["mobihub.live"].client)
+        except SQLAlchemyError:
+            logging.getLogger("mobihub.live").info("live store not warmed: no history table yet")
+        finally:
+            db.session.remove()
 
 
 def configure_accounts(app: Flask) -> None:

@@ -147,3 +147,36 @@ def resolve_reference(reference: str, known: set[str]) -> str | None:
         return reference
     bare = _REFERENCE_SUFFIX.sub("", reference)
     return bare if bare in known else None
+
+
+def warm_live_store(session: Session, live: Any) -> int:
+    """Load each facility's newest reading from the history into the live store (SET NX).
+
+    The embedded in-process store starts empty in every process, so readings that another
+    process (``mobihub feeds import``, the demo) recorded would be invisible to the server;
+    the history table is the durable record, so a worker rebuilds the live view from it.
+    """
+    history = ParkingAvailabilityReading
+    newest = (
+        sa.select(history.provider_id, history.source_id,
+                  sa.func.max(history.observed_at).label("observed_at"))
+        .group_by(history.provider_id, history.source_id)
+        .subquery()
+    )
+    rows = session.execute(
+        sa.select(history).join(newest, sa.and_(
+            history.provider_id == newest.c.provider_id,
+            history.source_id == newest.c.source_id,
+            history.observed_at == newest.c.observed_at))
+    ).scalars()
+    pipe = live.pipeline(transaction=False)
+    count = 0
+    for row in rows:
+        reading = {"free": row.free, "occupied": row.occupied, "capacity": row.capacity,
+                   "status": row.status, "trend": row.trend,
+                   "observed_at": row.observed_at.isoformat(),
+                   "received_at": row.received_at.isoformat()}
+        pipe.set(live_key(row.provider_id, row.source_id), json.dumps(reading), nx=True)
+        count += 1
+    pipe.execute()
+    return count
