@@ -65,7 +65,9 @@ class ParkingFeedWriter:
         zones += _flush(session, ParkingZone, batch)
 
         readings.extend(result.records.get("availability", []))
-        if facilities == 0 and zones == 0:
+        # A publisher's empty list imports as an empty version; a file whose records were all
+        # unusable does not replace the data served now.
+        if facilities == 0 and zones == 0 and not result.meta.get("empty_by_publisher"):
             report.add("no_records", "error",
                        "The feed holds no usable facilities or zones; nothing replaces the data "
                        "served now.", fatal=True)
