@@ -15,6 +15,9 @@ canonical field comes from, so a new city is onboarded with a file, not with cod
       observed_at: {field: obs_ts, format: "%Y-%m-%d %H:%M:%S"}
       kind: {field: typ, values: {P: surface_lot, PH: garage}, default: other}
       address: [street, postcode, city]      # a list joins the non-empty values
+      tariff_text: feeInformation            # a price text, parsed (providers.parking.tariff_text)
+      tariff_price_list: {entries: prices.value, day_start: dayStart.value,
+                          day_end: dayEnd.value, max_per_24h: priceModelValidFor24h.value}
 
 A field spec is a dotted path, a list of paths (joined), or an object with ``field`` or
 ``first`` (first non-empty path) or ``const``, plus ``values`` (a lookup table), ``default``,
@@ -54,16 +57,23 @@ from providers.parking.records import (
     valid_coordinates,
 )
 from providers.parking.tariff import Tariff, TariffError
+from providers.parking.tariff_text import TariffTextError, parse_price_list, parse_tariff_text
 
 TEXT_FIELDS = ("source_id", "name", "address", "operator", "url", "description",
                "opening_hours", "wkt")
 FACILITY_FIELDS = {
     *TEXT_FIELDS, "kind", "capacity", "max_height", "max_height_cm", "ev_charging",
     "payment_methods", "free", "occupied", "status", "trend", "observed_at", "lat", "lon",
-    "tariff", "attributes", *(f"capacity_{c}" for c in CAPACITY_CATEGORIES),
+    "tariff", "tariff_text", "tariff_price_list", "attributes",
+    *(f"capacity_{c}" for c in CAPACITY_CATEGORIES),
 }
-ZONE_FIELDS = {"source_id", "name", "kind", "capacity", "wkt", "tariff", "rules",
+ZONE_FIELDS = {"source_id", "name", "kind", "capacity", "wkt", "tariff", "tariff_text", "rules",
                "segment_width"}
+# Groups of named specs (name -> spec); ``None`` allows any name.
+GROUPS: dict[str, set[str] | None] = {
+    "attributes": None, "rules": None,
+    "tariff_price_list": {"entries", "day_start", "day_end", "max_per_24h"},
+}
 TOP_LEVEL = {"record_type", "records", "crs", "timezone", "fields", "realtime", "delimiter",
              "encoding"}
 WGS84_NAMES = {"EPSG:4326", "urn:ogc:def:crs:EPSG::4326", "urn:ogc:def:crs:OGC:1.3:CRS84",
@@ -108,9 +118,13 @@ class FieldMapping:
             raise _mapping_error(f"unknown fields {sorted(unknown)} for {record_type} records; "
                                  f"allowed: {sorted(allowed)}")
         for name, value in fields.items():
-            if name in ("attributes", "rules"):
+            if name in GROUPS:
                 if not isinstance(value, Mapping):
                     raise _mapping_error(f"'{name}' must map names to field specs")
+                names = GROUPS[name]
+                if names is not None and (set(value) - names or "entries" not in value):
+                    raise _mapping_error(f"'{name}' takes 'entries' and optionally "
+                                         f"{sorted(names - {'entries'})}")
                 for sub, sub_spec in value.items():
                     _check_spec(f"{name}.{sub}", sub_spec)
             else:
@@ -252,6 +266,10 @@ class FieldMapping:
             height_cm = round(height_m * 100)
         hours = _text(get("opening_hours"))
         ev = parse_bool(get("ev_charging"))
+        attributes = self._nested("attributes", get)
+        tariff = _tariff(get("tariff"), report, where)
+        if tariff is None:
+            tariff = self._stated_tariff(get, attributes, report, where)
         record = FacilityRecord(
             source_id=source_id, name=_text(get("name")) or source_id,
             lat=point.y, lon=point.x, kind=kind,
@@ -262,8 +280,7 @@ class FieldMapping:
             payment_methods=_list(get("payment_methods")), operator=_text(get("operator")),
             url=_text(get("url")), description=_text(get("description")),
             ev_charging=bool(ev) or "ev_charging" in categories,
-            tariff=_tariff(get("tariff"), report, where),
-            attributes=self._nested("attributes", get),
+            tariff=tariff, attributes=attributes,
         )
         if any(self.has(n) for n in ("free", "occupied", "status")):
             record.availability = self._reading(source_id, get, report, where)
@@ -280,11 +297,35 @@ class FieldMapping:
         width = parse_float(get("segment_width"))
         if segment:
             rules.setdefault("segment_width_m", width or 10.0)
+        tariff = _tariff(get("tariff"), report, where)
+        if tariff is None:
+            tariff = self._stated_tariff(get, rules, report, where)
         return ZoneRecord(source_id=source_id, name=_text(get("name")) or source_id,
                           geometry=to_geojson(geom),
                           kind=_text(get("kind")) or ("segment" if segment else "area"),
-                          capacity=parse_int(get("capacity")), rules=rules,
-                          tariff=_tariff(get("tariff"), report, where))
+                          capacity=parse_int(get("capacity")), rules=rules, tariff=tariff)
+
+    def _stated_tariff(self, get: Callable[[str], Any], raw: dict[str, Any],
+                       report: ValidationReport, where: dict[str, Any]) -> dict[str, Any] | None:
+        """The tariff a price text or price list states; the raw source is kept in ``raw``."""
+        text = _text(get("tariff_text")) if self.has("tariff_text") else None
+        group = self._nested("tariff_price_list", get) if self.has("tariff_price_list") else {}
+        try:
+            if text is not None:
+                raw["tariff_text"] = text
+                return parse_tariff_text(text, timezone=self.timezone)
+            if group.get("entries"):
+                raw["tariff_price_list"] = group
+                return parse_price_list(
+                    group["entries"], day_start=group.get("day_start"),
+                    day_end=group.get("day_end"), max_per_24h=group.get("max_per_24h"),
+                    timezone=self.timezone)
+        except TariffTextError as exc:
+            report.warning("tariff_not_understood", f"The stated tariff is not understood "
+                           f"({exc}); the raw text is kept and no structured tariff is "
+                           "stored.", field="tariff_text" if text is not None
+                           else "tariff_price_list", **where)
+        return None
 
     def _reading(self, source_id: str, get: Callable[[str], Any], report: ValidationReport,
                  where: dict[str, Any]) -> AvailabilityRecord | None:

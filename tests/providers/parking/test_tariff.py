@@ -70,3 +70,32 @@ def test_quote_needs_an_end_after_the_start():
         quote(BERLIN_DAYTIME, MONDAY_9, MONDAY_9)
     with pytest.raises(TariffError, match="at most"):
         quote(BERLIN_DAYTIME, MONDAY_9, MONDAY_9 + timedelta(days=40))
+
+
+def test_a_flat_step_ends_where_its_band_ends():
+    # Sunday flat 5 € for the day; Monday hourly: a stay from Sunday 20:00 to Monday 02:00
+    # pays the flat Sunday step and the two Monday hours after midnight.
+    tariff = {"bands": [
+        {"days": [6], "start": "00:00", "end": "24:00", "rates": [{"until": 1440, "price": 500}]},
+        {"days": [0], "start": "00:00", "end": "24:00", "rates": [
+            {"period_minutes": 60, "price": 100}]}]}
+    sunday_20 = datetime(2026, 3, 8, 19, 0, tzinfo=UTC)
+    assert quote(tariff, sunday_20, sunday_20 + timedelta(hours=6))["amount"] == 700
+
+
+def test_a_band_cap_limits_each_stretch_in_the_band():
+    tariff = {"bands": [{"start": "19:00", "end": "06:00", "max": 600, "rates": [
+        {"period_minutes": 60, "price": 150}]}]}
+    evening = datetime(2026, 3, 2, 18, 0, tzinfo=UTC)  # 19:00 Berlin
+    assert quote(tariff, evening, evening + timedelta(hours=11))["amount"] == 600
+    assert quote(tariff, evening, evening + timedelta(hours=3))["amount"] == 450
+
+
+@pytest.mark.parametrize(("rates", "message"), [
+    ([{"until": 60, "price": 100}, {"until": 30, "price": 50}], "grow"),
+    ([{"price": 100}], "only the last rate"),
+    ([], "non-empty"),
+])
+def test_invalid_rate_lists_say_what_is_wrong(rates, message):
+    with pytest.raises(TariffError, match=message):
+        Tariff.from_dict({"bands": [{"rates": rates}]})
