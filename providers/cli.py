@@ -80,8 +80,15 @@ def import_command(source: str, provider: str, format_name: str, mapping: Path |
 
 
 def _print_outcome(outcome: ImportOutcome) -> None:
-    colour = "green" if outcome.ok else "red"
-    click.secho(outcome.message, fg=colour, err=not outcome.ok)
+    if outcome.ok:
+        click.secho(outcome.message, fg="green")
+    else:
+        # The reason is the report's first (fatal) problem, printed below with its code and
+        # place; the status line does not repeat it.
+        fatal = outcome.report.fatal
+        repeated = bool(fatal) and fatal[0].message in outcome.message
+        click.secho("Feed rejected; the data served before is unchanged." if repeated
+                    else outcome.message, fg="red", err=True)
     if outcome.feed_version_id:
         click.echo(f"feed version: {outcome.feed_version_id}")
     for name, count in outcome.counts.items():

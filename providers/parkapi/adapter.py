@@ -3,6 +3,10 @@
 https://github.com/offenesdresden/ParkAPI (``city_schema.json``): lot features carry ``name``,
 ``type`` (Parkhaus, Tiefgarage, Parkplatz …), ``total``, ``address``, optionally ``id`` and
 ``url``. Lots without an ``id`` get one from their name (unique within a city file).
+
+A city file that lists no lot at all (Frankfurt, Hamburg) is the publisher's truth: it imports
+as an empty version with a ``no_lots`` warning (``meta["empty_by_publisher"]``), while a file
+whose lots are all unusable is still rejected by the store.
 """
 
 from __future__ import annotations
@@ -51,11 +55,13 @@ class ParkApiAdapter:
         facilities: list[FacilityRecord] = []
         meta: dict[str, Any] = {"realtime": False}
         seen: dict[str, str] = {}
+        lots = 0
         for index, feature in enumerate(document.get("features") or []):
             properties = (feature or {}).get("properties") or {}
             if properties.get("type") == "city":
                 meta["city"] = properties.get("name")
                 continue
+            lots += 1
             name = str(properties.get("name") or "").strip()
             geometry = (feature or {}).get("geometry") or {}
             coordinates = geometry.get("coordinates") if geometry.get("type") == "Point" else None
@@ -90,6 +96,10 @@ class ParkApiAdapter:
                 attributes={k: v for k, v in properties.items()
                             if k in ("aux", "source", "park_zone", "obs_parkid")},
             ))
+        if lots == 0:
+            report.warning("no_lots", "The city file lists no lots; an empty version replaces "
+                           "the lots served before.", file=source, field="features")
+            meta["empty_by_publisher"] = True
         return ImportResult({"facilities": facilities}, report, meta=meta)
 
 

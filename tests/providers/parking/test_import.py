@@ -158,14 +158,37 @@ def test_csv_without_a_mapping_is_rejected_with_the_reason(mobihub, shared_data)
     assert "needs a field mapping" in json.loads(result.output)["message"]
 
 
-def test_city_file_without_lots_is_rejected_not_served_empty(session, redis, shared_data):
+def test_city_file_without_lots_replaces_the_lots_with_an_empty_version(
+        session, redis, shared_data):
     import_file(session, redis, shared_data / "parking/parkapi-v1/Aachen.geojson",
                 provider="Aachen ParkAPI", format_name="parkapi")
     outcome = import_file(session, redis, shared_data / "parking/parkapi-v1/Frankfurt.geojson",
                           provider="Aachen ParkAPI", format_name="parkapi")
-    assert outcome.status == "rejected"
-    assert "no usable facilities" in outcome.message
-    assert len(served_facilities(session, "aachen-parkapi")) == 14
+    assert outcome.status == "imported"
+    assert served_facilities(session, "aachen-parkapi") == []
+
+
+def test_cli_prints_the_reason_of_a_rejection_once(mobihub, tmp_path):
+    empty = tmp_path / "empty.geojson"
+    empty.write_text('{"type": "FeatureCollection", "features": [{"type": "Feature", '
+                     '"geometry": null, "properties": {"name": "Nowhere lot"}}]}')
+    result = mobihub("feeds", "import", str(empty), "--provider", "Nowhere", "--format",
+                     "parkapi")
+    assert result.exit_code == 1
+    lines = result.output.splitlines()
+    assert lines[0] == "Feed rejected; the data served before is unchanged."
+    assert lines[1].startswith("feed version: ")
+    assert lines[2:] == [
+        "  facilities                    0",
+        "  availability                  0",
+        "  zones                         0",
+        "errors: missing_coordinates x1, no_records x1",
+        "  error   no_records                    The feed holds no usable facilities or zones;"
+        " nothing replaces the data served now.",
+        f"  error   missing_coordinates          {empty}:0 [features] Lot 'Nowhere lot' has no"
+        " Point geometry in WGS84; it is skipped.",
+    ]
+    assert result.output.count("no usable facilities") == 1
 
 
 def test_all_real_static_files_import(session, redis, shared_data):
