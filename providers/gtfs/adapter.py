@@ -16,7 +16,7 @@ from __future__ import annotations
 import itertools
 import math
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import date
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -292,12 +292,14 @@ class _FeedParse:
         self.services = {r[0] for r in records["calendar"]} | {
             r[0] for r in records["calendar_dates"]}
         self.frequency_rows = self._eager("frequencies", self._frequencies_raw)
-        records["trips"] = self._eager("trips", self._trips)
+        records["trips"] = (BatchRecords(self._trip_batches()) if self.fast
+                            else self._eager("trips", self._trips))
         records["frequencies"] = [r for r in self.frequency_rows if r[0] in self.trip_service]
         records["transfers"] = self._eager("transfers", self._transfers)
         records["feed_info"] = self._eager("feed_info", self._feed_info)[:1]
         for name in ("agency", "stops", "routes", "trips"):
-            if self.archive.has(name) and not records[name]:
+            if self.archive.has(name) and not (
+                    self.trip_service if name == "trips" else records[name]):
                 report.add("no_valid_records", "error", f"{name}.txt has no valid record.",
                            file=f"{name}.txt", fatal=True)
         if not records["calendar"] and not records["calendar_dates"]:
@@ -310,8 +312,8 @@ class _FeedParse:
             return records
         table = self._open("stop_times", fast=self.fast)
         records["stop_times"] = (iter(()) if table is None
-                                 else StopTimeRecords(self._stop_time_batches(table)))
-        records["shapes"] = self._streamed("shapes", self._shapes)
+                                 else BatchRecords(self._stop_time_batches(table)))
+        records["shapes"] = BatchRecords(self._shape_batches())
         return records
 
     def _open(self, name: str, *, fast: bool = False) -> _Table | None:
@@ -546,6 +548,48 @@ class _FeedParse:
             _, exact = t.integer("exact_times", default=0, low=0, high=1)
             yield trip_id, start, end, headway, exact or 0
 
+    def _trip_batches(self) -> list[Any]:
+        """trips as batches: Arrow tables from the fast path, then a list of tuples."""
+        t = self._open("trips", fast=self.fast)
+        if t is None:
+            return []
+        frequency_trips = {r[0] for r in self.frequency_rows}
+        route_set = pa.array(list(getattr(self, "route_ids", ())), pa.string()) if pa else None
+        service_set = pa.array(list(self.services), pa.string()) if pa else None
+        batches: list[Any] = list(_fast_blocks(t, _TRIP_FIELDS, lambda columns, n: (
+            self._fast_trip_block(columns, n, route_set, service_set, frequency_trips))))
+        rows = list(self._trips(t))
+        if rows:
+            batches.append(rows)
+        return batches
+
+    def _fast_trip_block(self, columns: dict[str, Any], n: int, route_set: Any,
+                         service_set: Any, frequency_trips: set[str]) -> Any:
+        """One block of trips as an Arrow table, or None when the row loop must take it."""
+        trip, route, service = (_trim(columns[f]) for f in ("trip_id", "route_id",
+                                                           "service_id"))
+        # Route and service ids are never empty, so these also find empty references.
+        if not (pc.all(pc.is_in(route, value_set=route_set)).as_py()
+                and pc.all(pc.is_in(service, value_set=service_set)).as_py()):
+            return None
+        if n and (pc.min(pc.binary_length(trip)).as_py() == 0
+                  or pc.count_distinct(trip).as_py() != n):
+            return None
+        if self.trip_service and pc.any(pc.is_in(trip, value_set=pa.array(
+                list(self.trip_service), pa.string()))).as_py():
+            return None
+        small = [_fast_choice(columns.get(name), n, allowed) for name, allowed in (
+            ("direction_id", ("0", "1")), ("wheelchair_accessible", ("0", "1", "2")),
+            ("bikes_allowed", ("0", "1", "2")))]
+        if any(column is None for column in small):
+            return None
+        texts = [_null_if_empty(columns[name]) if name in columns else pa.nulls(n, pa.string())
+                 for name in ("trip_headsign", "trip_short_name", "block_id", "shape_id")]
+        frequency_based = pc.is_in(trip, value_set=pa.array(list(frequency_trips), pa.string()))
+        self.trip_service.update(zip(trip.to_pylist(), service.to_pylist(), strict=True))
+        return pa.table([trip, route, service, texts[0], texts[1], small[0], texts[2],
+                         texts[3], small[1], small[2], frequency_based], names=_TRIP_COLUMNS)
+
     def _trips(self, t: _Table) -> Iterator[tuple]:
         frequency_trips = {r[0] for r in self.frequency_rows}
         routes = getattr(self, "route_ids", set())
@@ -768,38 +812,10 @@ class _FeedParse:
         loop would yield exactly these rows. The first block that does not qualify is given
         back, and it and everything after it go through ``_stop_times``.
         """
-        blocks = t.file.blocks
-        if blocks is None:
-            return
-        idx = t.index
-        names = [f"c{i}" for i in range(t.width)]
-        used = sorted({idx[f] for f in _FAST_FIELDS if f in idx})
-        parse_options = pacsv.ParseOptions(quote_char=False, newlines_in_values=False,
-                                           ignore_empty_lines=True)
-        convert_options = pacsv.ConvertOptions(
-            include_columns=[names[i] for i in used],
-            column_types={names[i]: pa.string() for i in used}, strings_can_be_null=False,
-            check_utf8=False)
         trip_set = pa.array(list(self.trip_service), pa.string())
         stop_set = pa.array(list(self.stop_ids), pa.string())
-        while (taken := blocks.next_block()) is not None:
-            start, block, lines = taken
-            try:
-                table = pacsv.read_csv(
-                    pa.py_buffer(block),
-                    read_options=pacsv.ReadOptions(column_names=names, use_threads=False,
-                                                   block_size=len(block) + 1),
-                    parse_options=parse_options, convert_options=convert_options)
-                columns = {f: table.column(names[idx[f]]).combine_chunks()
-                           for f in _FAST_FIELDS if f in idx}
-                batch = self._fast_block(columns, table.num_rows, trip_set, stop_set, st)
-            except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-                batch = None
-            if batch is None:
-                blocks.give_back(start, block, lines)
-                return
-            if batch.num_rows:
-                yield batch
+        yield from _fast_blocks(t, _FAST_FIELDS, lambda columns, n: self._fast_block(
+            columns, n, trip_set, stop_set, st))
 
     def _fast_block(self, columns: dict[str, Any], n: int, trip_set: Any, stop_set: Any,
                     st: _StopTimeState) -> Any:
@@ -835,42 +851,13 @@ class _FeedParse:
         dist = _fast_float(columns.get("shape_dist_traveled"), n)
         if dist is None or any(i is None for i in ints):
             return None
-        # Duplicate (trip, sequence) pairs: within the block by sorting, against earlier
-        # blocks through the sequences they took per trip.
+        # Duplicate (trip, sequence) pairs: within the block and against earlier blocks.
         seqs = seq.to_numpy()
         encoded = pc.dictionary_encode(trip)
         codes = encoded.indices.to_numpy()
         names = encoded.dictionary.to_pylist()
-        order = np.lexsort((seqs, codes))
-        codes_sorted, seqs_sorted = codes[order], seqs[order]
-        same_trip = codes_sorted[1:] == codes_sorted[:-1]
-        if np.any(same_trip & (seqs_sorted[1:] == seqs_sorted[:-1])):
+        if not _take_new_sequences(st.fast_seqs, codes, names, seqs):
             return None
-        fast = st.fast_seqs
-        group_starts = np.concatenate(([0], np.flatnonzero(~same_trip) + 1))
-        group_ends = np.append(group_starts[1:], n)
-        groups = []
-        for g0, g1 in zip(group_starts.tolist(), group_ends.tolist(), strict=True):
-            trip_id = names[codes_sorted[g0]]
-            before = fast.get(trip_id)
-            if before is not None and (
-                    (isinstance(before, range)
-                     and np.any((seqs_sorted[g0:g1] >= before.start)
-                                & (seqs_sorted[g0:g1] < before.stop)))
-                    or (isinstance(before, frozenset)
-                        and not before.isdisjoint(seqs_sorted[g0:g1].tolist()))):
-                return None  # a sequence an earlier block took: the row loop reports it
-            groups.append((trip_id, before, g0, g1))
-        # The block is clean: take over its state. Sequences taken, per trip:
-        for trip_id, before, g0, g1 in groups:
-            lo, hi = int(seqs_sorted[g0]), int(seqs_sorted[g1 - 1])
-            if hi - lo == g1 - g0 - 1 and before is None:
-                fast[trip_id] = range(lo, hi + 1)
-            elif hi - lo == g1 - g0 - 1 and isinstance(before, range) and before.stop == lo:
-                fast[trip_id] = range(before.start, hi + 1)
-            else:
-                fast[trip_id] = frozenset(before or ()) | frozenset(
-                    seqs_sorted[g0:g1].tolist())
         # Runs of rows of one trip (as the row loop sees them): the first and last stop of
         # each, by sequence, must have a time.
         has = pc.is_valid(departure).to_numpy(zero_copy_only=False)
@@ -905,7 +892,21 @@ class _FeedParse:
                          ints[2]], names=[name for name, _ in _FAST_SCHEMA])
 
 
-    def _shapes(self, t: _Table) -> Iterator[tuple]:
+    def _shape_batches(self) -> Iterator[Any]:
+        """shapes as batches: Arrow tables from the fast path, then lists of tuples."""
+        t = self._open("shapes", fast=self.fast)
+        if t is None:
+            return
+        taken: dict[str, range | frozenset[int]] = {}
+        yield from _fast_blocks(t, _SHAPE_FIELDS,
+                                lambda columns, n: _fast_shape_block(columns, n, taken))
+        rows = self._shapes(t, taken)
+        while batch := list(itertools.islice(rows, SLOW_BATCH_ROWS)):
+            yield batch
+
+    def _shapes(self, t: _Table, taken: Mapping[str, range | frozenset[int]]
+                ) -> Iterator[tuple]:
+        """The row loop; ``taken``: the points the fast path took before it (never repeated)."""
         seen: set[tuple[str, int]] = set()
         for _ in t:
             shape_id = t.required("shape_id")
@@ -914,7 +915,8 @@ class _FeedParse:
             ok_lon, lon = t.real("shape_pt_lon", -180, 180, required=True)
             if not (shape_id and ok_seq and ok_lat and ok_lon) or sequence is None:
                 continue
-            if (shape_id, sequence) in seen:
+            if (shape_id, sequence) in seen or (
+                    shape_id in taken and sequence in taken[shape_id]):
                 t.problem("duplicate_key", f"Shape {shape_id!r} has point {sequence} twice.",
                           "shape_pt_sequence", sequence)
                 continue
@@ -978,6 +980,14 @@ def _service_range(calendar: list[tuple], calendar_dates: list[tuple]
 _FAST_FIELDS = ("trip_id", "arrival_time", "departure_time", "stop_id", "stop_sequence",
                 "stop_headsign", "pickup_type", "drop_off_type", "shape_dist_traveled",
                 "timepoint")
+_SHAPE_FIELDS = ("shape_id", "shape_pt_sequence", "shape_pt_lat", "shape_pt_lon",
+                 "shape_dist_traveled")
+_SHAPE_COLUMNS = ["shape_id", "sequence", "lat", "lon", "dist_traveled"]
+_TRIP_FIELDS = ("trip_id", "route_id", "service_id", "trip_headsign", "trip_short_name",
+                "direction_id", "block_id", "shape_id", "wheelchair_accessible", "bikes_allowed")
+_TRIP_COLUMNS = ["trip_id", "route_id", "service_id", "headsign", "short_name", "direction_id",
+                 "block_id", "shape_id", "wheelchair_accessible", "bikes_allowed",
+                 "frequency_based"]
 _FAST_SCHEMA = [("trip_id", "string"), ("stop_sequence", "int32"), ("stop_id", "string"),
                 ("arrival_secs", "int32"), ("departure_secs", "int32"),
                 ("stop_headsign", "string"), ("pickup_type", "int16"),
@@ -1044,6 +1054,140 @@ def _fast_float(column: Any, n: int) -> Any:
     return pc.cast(text, pa.float64())
 
 
+def _fast_blocks(t: _Table, fields: tuple[str, ...],
+                 check: Callable[[dict[str, Any], int], Any]) -> Iterator[Any]:
+    """The file's clean blocks parsed by Arrow, each turned into a batch by ``check``.
+
+    ``check`` gets the block's columns (those of ``fields`` the file has, as text) and its row
+    count, and returns an Arrow table, or None when the block holds anything the row loop
+    would report or treat specially. That block is given back (``ByteBlocks.give_back``) and
+    the iteration stops: the row loop reads on from it. ``check`` changes the parse's state only
+    once it has decided to take the block.
+    """
+    blocks = t.file.blocks
+    if blocks is None:
+        return
+    idx = t.index
+    names = [f"c{i}" for i in range(t.width)]
+    used = sorted({idx[f] for f in fields if f in idx})
+    plain = pacsv.ParseOptions(quote_char=False, newlines_in_values=False,
+                               ignore_empty_lines=True)
+    # Quoted fields read exactly as csv.reader reads them (a quote inside an unquoted field is
+    # text, "" inside a quoted one is a quote, text after the closing quote is kept).
+    quoted = pacsv.ParseOptions(quote_char='"', double_quote=True, newlines_in_values=True,
+                                ignore_empty_lines=True)
+    convert_options = pacsv.ConvertOptions(
+        include_columns=[names[i] for i in used],
+        column_types={names[i]: pa.string() for i in used}, strings_can_be_null=False,
+        check_utf8=False)
+    while (taken := blocks.next_block()) is not None:
+        start, block, lines = taken
+        try:
+            table = pacsv.read_csv(
+                pa.py_buffer(block),
+                read_options=pacsv.ReadOptions(column_names=names, use_threads=False,
+                                               block_size=len(block) + 1),
+                parse_options=quoted if b'"' in block else plain,
+                convert_options=convert_options)
+            columns = {f: table.column(names[idx[f]]).combine_chunks()
+                       for f in fields if f in idx}
+            batch = check(columns, table.num_rows)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            batch = None
+        if batch is None:
+            blocks.give_back(start, block, lines)
+            return
+        if batch.num_rows:
+            yield batch
+
+
+def _take_new_sequences(taken: dict[str, range | frozenset[int]], codes: Any, names: list[str],
+                        seqs: Any) -> bool:
+    """Record a block's (id, sequence) pairs in ``taken``; False (nothing recorded) on a repeat.
+
+    ``codes`` index ``names`` (the ids); a repeat is a pair twice in the block or one an
+    earlier block took. Per id, ``taken`` keeps a range while its sequences are consecutive.
+    """
+    n = len(seqs)
+    if not n:
+        return True
+    order = np.lexsort((seqs, codes))
+    codes_sorted, seqs_sorted = codes[order], seqs[order]
+    same = codes_sorted[1:] == codes_sorted[:-1]
+    if np.any(same & (seqs_sorted[1:] == seqs_sorted[:-1])):
+        return False
+    starts = np.concatenate(([0], np.flatnonzero(~same) + 1))
+    ends = np.append(starts[1:], n)
+    lows, highs = seqs_sorted[starts], seqs_sorted[ends - 1]
+    consecutive = (highs - lows == ends - starts - 1).tolist()
+    keys = [names[c] for c in codes_sorted[starts].tolist()]
+    bounds = list(zip(starts.tolist(), ends.tolist(), lows.tolist(), highs.tolist(), strict=True))
+    if taken:
+        for key, (g0, g1, lo, hi) in zip(keys, bounds, strict=True):
+            before = taken.get(key)
+            if before is None:
+                continue
+            if isinstance(before, range):
+                if (hi >= before.start and lo < before.stop
+                        and np.any((seqs_sorted[g0:g1] >= before.start)
+                                   & (seqs_sorted[g0:g1] < before.stop))):
+                    return False
+            elif not before.isdisjoint(seqs_sorted[g0:g1].tolist()):
+                return False
+    for key, (g0, g1, lo, hi), run in zip(keys, bounds, consecutive, strict=True):
+        before = taken.get(key)
+        if run and before is None:
+            taken[key] = range(lo, hi + 1)
+        elif run and isinstance(before, range) and before.stop == lo:
+            taken[key] = range(before.start, hi + 1)
+        else:
+            taken[key] = frozenset(before or ()) | frozenset(seqs_sorted[g0:g1].tolist())
+    return True
+
+
+def _null_if_empty(text: Any) -> Any:
+    """Trimmed text with empty values as null (``_Table.opt`` column-wise)."""
+    text = _trim(text)
+    return pc.if_else(pc.equal(pc.binary_length(text), 0), pa.scalar(None, pa.string()), text)
+
+
+def _fast_choice(column: Any, n: int, allowed: tuple[str, ...]) -> Any:
+    """An optional small integer limited to ``allowed`` texts (empty is null); None otherwise."""
+    if column is None:
+        return pa.nulls(n, pa.int16())
+    text = _trim(column)
+    if not pc.all(pc.is_in(text, value_set=pa.array(("", *allowed)))).as_py():
+        return None
+    return pc.cast(pc.if_else(pc.equal(pc.binary_length(text), 0),
+                              pa.scalar(None, pa.string()), text), pa.int16())
+
+
+def _fast_shape_block(columns: dict[str, Any], n: int,
+                      taken: dict[str, range | frozenset[int]]) -> Any:
+    """One block of shapes as an Arrow table, or None when the row loop must take it."""
+    shape = _trim(columns["shape_id"])
+    seq_text = _trim(columns["shape_pt_sequence"])
+    if n and (pc.min(pc.binary_length(shape)).as_py() == 0
+              or not pc.all(pc.ascii_is_decimal(seq_text)).as_py()
+              or pc.max(pc.binary_length(seq_text)).as_py() > 9):
+        return None
+    seq = pc.cast(seq_text, pa.int32())
+    lat, lon = _fast_float(columns["shape_pt_lat"], n), _fast_float(columns["shape_pt_lon"], n)
+    dist = _fast_float(columns.get("shape_dist_traveled"), n)
+    if lat is None or lon is None or dist is None or lat.null_count or lon.null_count:
+        return None
+    if n and not (pc.min(lat).as_py() >= -90 and pc.max(lat).as_py() <= 90
+                  and pc.min(lon).as_py() >= -180 and pc.max(lon).as_py() <= 180):
+        return None
+    if dist.null_count < n and pc.min(dist).as_py() < 0:
+        return None
+    encoded = pc.dictionary_encode(shape)
+    if not _take_new_sequences(taken, encoded.indices.to_numpy(),
+                               encoded.dictionary.to_pylist(), seq.to_numpy()):
+        return None
+    return pa.table([shape, seq, lat, lon, dist], names=_SHAPE_COLUMNS)
+
+
 def _missing_endpoint(report: ValidationReport, trip_id: str) -> None:
     report.error("missing_endpoint_time", f"Trip {trip_id!r} has no time at its first or last "
                  "stop.", file="stop_times.txt", field="arrival_time", value=trip_id)
@@ -1062,22 +1206,27 @@ class _StopTimeState:
         self.fast_seqs: dict[str, range | frozenset[int]] = {}
 
 
-class StopTimeRecords:
-    """stop_times records: tuples when iterated; ``batches()`` for bulk writers.
+class BatchRecords:
+    """Records in batches: tuples when iterated; ``batches()`` for bulk writers.
 
-    A batch is an Arrow table (the fast path; columns as in ``RECORD_TABLES``) or a list of
-    tuples. Single use, like the iterator it replaces.
+    A batch is an Arrow table (a fast path; columns as in ``RECORD_TABLES``) or a list of
+    tuples. Built from an iterator it is single use, like the iterator it stands for; built
+    from a list (the eager trips) it can be read again.
     """
 
-    def __init__(self, batches: Iterator[Any]) -> None:
+    def __init__(self, batches: Iterable[Any]) -> None:
         self._batches = batches
 
     def batches(self) -> Iterator[Any]:
-        return self._batches
+        return iter(self._batches)
 
     def __iter__(self) -> Iterator[tuple]:
-        for batch in self._batches:
+        for batch in self.batches():
             if isinstance(batch, list):
                 yield from batch
             else:
                 yield from zip(*(column.to_pylist() for column in batch.columns), strict=True)
+
+
+# The name the stop_times tests know it by.
+StopTimeRecords = BatchRecords

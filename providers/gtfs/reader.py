@@ -165,7 +165,7 @@ class ByteBlocks:
     """A table's bytes after its header, in blocks that end at a line end.
 
     ``next_block`` returns ``(line number of the block's first line, bytes, lines in it)`` for
-    a block that is clean at the byte level (no quote, NUL or lone CR; valid UTF-8), or None
+    a block that is clean at the byte level (no NUL or lone CR; valid UTF-8), or None
     at the end or at the first block that is not: that one stays pending, and ``rows`` (the
     ordinary row-by-row reader, see ``_rows``) reads on from it with the right line numbers.
     A caller that finds a problem in a clean block gives it back with ``give_back``.
@@ -247,8 +247,12 @@ class _Prefixed(io.RawIOBase):
 
 
 def _clean_bytes(block: bytes) -> bool:
-    """No quote, NUL or lone CR, and valid UTF-8: lines are rows and nothing needs reporting."""
-    if b'"' in block or b"\x00" in block:
+    """No NUL or lone CR, and valid UTF-8: nothing at the byte level needs reporting.
+
+    Quotes are allowed: Arrow's CSV parser reads quoted fields as ``csv.reader`` does, and a
+    quoted field cut at the block's end fails to parse, which sends the block to the row loop.
+    """
+    if b"\x00" in block:
         return False
     if b"\r" in block and block.count(b"\r") != block.count(b"\r\n"):
         return False

@@ -24,11 +24,11 @@ from providers.base import ImportResult
 from providers.models import Feed, FeedVersion
 from providers.transit.records import RECORD_TABLES, WRITE_ORDER
 
-# Record types whose text fields are never empty strings (ids are required; optional text is
-# None), so COPY's CSV format (unquoted empty = NULL) stores them exactly.
 log = logging.getLogger(__name__)
 
-CSV_SAFE = frozenset({"stop_times", "shapes"})
+# Record types whose text fields are never empty strings (ids are required; optional text is
+# None), so COPY's CSV format (unquoted empty = NULL) stores them exactly.
+CSV_SAFE = frozenset({"stop_times", "shapes", "trips"})
 COPY_BLOCK_ROWS = 10_000
 # PostgreSQL tables partitioned by feed version (LIST), see copy_into_partition. Their records
 # must be CSV_SAFE too.

@@ -1,0 +1,158 @@
+"""The vectorised paths of trips.txt and shapes.txt must give exactly what the row loop gives.
+
+Like stop_times (``test_fast_stop_times.py``): random feeds sprinkled with lines the row loop
+reports or treats specially, parsed with and without the fast path at several block sizes; the
+records and the whole validation report must be identical.
+"""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from providers.gtfs.adapter import GtfsAdapter
+from tests.providers.transit.factories import gtfs_zip
+
+SHAPES_HEADER = "shape_id,shape_pt_lat,shape_pt_lon,shape_pt_sequence,shape_dist_traveled\n"
+SHAPE_ODD = [
+    ",40.1,-73.1,1,\n",                       # missing_required_field
+    "S1,40.1,-73.1,x,\n",                     # invalid_integer
+    "S1,40.1,-73.1,-4,\n",                    # out_of_range
+    "S1,40.1,-73.1,7.0,\n",                   # an integer written as a float
+    "S1,95.0,-73.1,900,\n",                   # coordinate_out_of_range
+    "S1,40.1,-190,901,\n",                    # coordinate_out_of_range
+    "S1,,-73.1,902,\n",                       # missing_required_field
+    "S1,4o.1,-73.1,903,\n",                   # invalid_float
+    "S1,40.1,-73.1,904,-2\n",                 # out_of_range (kept, without distance)
+    "S1,40.1,-73.1,905,nan\n",
+    "S1,40.1,-73.1,906,1_0\n",
+    "S1,40.1,-73.1,1,\n",                     # duplicate_key (if S1 has point 1)
+    " S2 , 40.2 ,-73.2, 907 , 3 \n",
+    '"S 3",40.3,-73.3,908,\n',
+    '"S""4",40.3,-73.3,909,\n',
+    '"S\n5",40.3,-73.3,910,\n',               # a line end inside quotes
+    "S1,40.1,-73.1,911\n",                    # missing_row_cells
+    "S1,40.1,-73.1,912,,\n",                  # extra_row_cells
+    "\n",
+]
+
+TRIPS_HEADER = ("route_id,service_id,trip_id,trip_headsign,trip_short_name,direction_id,"
+                "block_id,shape_id,wheelchair_accessible,bikes_allowed\n")
+TRIP_ODD = [
+    "R1,WEEK,,x,,,,,,\n",                     # missing_required_field
+    "RX,WEEK,TX1,x,,,,,,\n",                  # undefined_route
+    "R1,NOPE,TX2,x,,,,,,\n",                  # undefined_service
+    "R1,WEEK,T1,again,,,,,,\n",               # duplicate_key (T1 is in every feed)
+    "R1,WEEK,TX3,x,,2,,,,\n",                 # out_of_range
+    "R1,WEEK,TX4,x,,,,,x,\n",                 # invalid_integer (kept)
+    "R1,WEEK,TX5,x,,01,,,, 1 \n",
+    'R1,WEEK,TX6,"Alpha, Bravo",,1,,,,\n',
+    'R1,WEEK,TX7,"say ""hi""",,1,,,,\n',
+    'R1,WEEK,TX8,"two\nlines",,1,,,,\n',
+    "R1,WEEK,TX9,,,,,\n",                     # missing_row_cells
+    " R1 , WEEK , TX10 ,  ,,0,B1,SH,2,0\n",
+    "R1,WEEK,TX11,caf\u00e9,,,,,,\n",
+    "\n",
+]
+
+
+def shapes_feed(rng: random.Random, odd: int) -> str:
+    rows = []
+    for shape in range(1, 8):
+        seqs = list(range(1, rng.randint(2, 40)))
+        if rng.random() < 0.3:
+            seqs = [s * 3 for s in seqs]
+        if rng.random() < 0.2:
+            rng.shuffle(seqs)
+        for seq in seqs:
+            rows.append(f"S{shape},{rng.uniform(-90, 90):.6f},{rng.uniform(-180, 180):.6f},"
+                        f"{seq},{rng.choice(['', '1.5', str(seq * 10)])}\n")
+    for _ in range(odd):
+        rows.insert(rng.randrange(len(rows)), rng.choice([*SHAPE_ODD, rng.choice(rows)]))
+    return SHAPES_HEADER + "".join(rows)
+
+
+def trips_feed(rng: random.Random, odd: int) -> str:
+    rows = [f"R1,{rng.choice(['WEEK', 'HOLIDAY'])},T{i},"
+            f"{rng.choice(['', 'Bravo', ' Alpha '])},{rng.choice(['', '12'])},"
+            f"{rng.choice(['', '0', '1'])},{rng.choice(['', 'B7'])},{rng.choice(['', 'SH1'])},"
+            f"{rng.choice(['', '0', '1', '2'])},{rng.choice(['', '1'])}\n" for i in range(60)]
+    for _ in range(odd):
+        rows.insert(rng.randrange(len(rows)), rng.choice([*TRIP_ODD, rng.choice(rows)]))
+    return TRIPS_HEADER + "".join(rows)
+
+
+def parse(payload: bytes, **options) -> tuple[list, list, dict, list]:
+    result = GtfsAdapter(**options).parse(payload, {})
+    trips = result.records.get("trips", [])  # absent when the feed is rejected early
+    trip_batches = list(getattr(trips, "batches", lambda: [list(trips)])())
+    shapes = result.records.get("shapes")
+    shape_batches = list(shapes.batches()) if shapes is not None else []
+    trip_rows, shape_rows = list(trips), []
+    for batch in shape_batches:
+        shape_rows += batch if isinstance(batch, list) else zip(
+            *(column.to_pylist() for column in batch.columns), strict=True)
+    return trip_rows, shape_rows, result.report.as_dict(), trip_batches + shape_batches
+
+
+def feed_zip(trips: str, shapes: str, crlf: bool) -> bytes:
+    if crlf:
+        trips, shapes = trips.replace("\n", "\r\n"), shapes.replace("\n", "\r\n")
+    return gtfs_zip({"trips.txt": trips, "shapes.txt": shapes,
+                     "frequencies.txt": "trip_id,start_time,end_time,headway_secs\n"
+                                        "T3,10:00:00,11:00:00,900\n"})
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_fast_trips_and_shapes_match_the_row_loop(seed):
+    rng = random.Random(seed)
+    odd = 0 if seed % 4 == 0 else rng.randint(1, 8)
+    payload = feed_zip(trips_feed(rng, odd), shapes_feed(rng, odd), crlf=seed % 5 == 0)
+    expected_trips, expected_shapes, report, _ = parse(payload, fast=False)
+    for block in (120, 1000, 1 << 20):
+        trips, shapes, fast_report, batches = parse(payload, block_bytes=block)
+        assert repr(trips) == repr(expected_trips)
+        assert repr(shapes) == repr(expected_shapes)
+        assert fast_report == report
+        if seed % 4 == 0:
+            assert not any(isinstance(b, list) for b in batches)  # all of it went fast
+
+
+def test_quoted_fields_take_the_fast_path():
+    trips = TRIPS_HEADER + "".join(f'R1,WEEK,T{i},"Bravo, via ""A""",,1,,,,\n'
+                                   for i in range(30))
+    payload = feed_zip(trips, SHAPES_HEADER + '"S1",40.1,-73.1,1,\n', crlf=False)
+    rows, shapes, _, batches = parse(payload)
+    assert not any(isinstance(b, list) for b in batches)
+    assert rows[0][3] == 'Bravo, via "A"'
+    assert shapes == [("S1", 1, 40.1, -73.1, None)]
+
+
+def test_a_quoted_line_end_cut_by_a_block_goes_to_the_row_loop():
+    trips = TRIPS_HEADER + "".join(
+        f"R1,WEEK,T{i},a,,,,,,\n" for i in range(1, 5)) + 'R1,WEEK,T9,"one\ntwo\nthree",,,,,,\n' + (
+        "".join(f"R1,WEEK,T{i},b,,,,,,\n" for i in range(10, 14)))
+    payload = feed_zip(trips, SHAPES_HEADER, crlf=False)
+    expected = parse(payload, fast=False)
+    assert expected[0][4][3] == "one\ntwo\nthree"
+    for block in range(20, 200, 7):  # some cut inside the quoted value
+        got = parse(payload, block_bytes=block)
+        assert got[0] == expected[0]
+        assert got[2] == expected[2]
+
+
+@pytest.mark.parametrize("path", [
+    "caltrain/ct.zip", "bullrunner/bullrunner-gtfs.zip", "google-sample/sample-feed.zip",
+    "google-sample/sample-feed-bom.zip", "google-sample/sample-feed-invalid.zip",
+    "google-sample/sample-feed-plus.zip", "google-sample/routing-NA-times.zip",
+])
+def test_real_feeds_give_the_same_trips_shapes_and_report_both_ways(shared_data, path):
+    payload = (shared_data / "gtfs" / path).read_bytes()
+    assert parse(payload)[:3] == parse(payload, fast=False)[:3]
+
+
+def test_a_clean_real_feed_takes_the_fast_path_for_trips_and_shapes(shared_data):
+    batches = parse((shared_data / "gtfs/caltrain/ct.zip").read_bytes())[3]
+    assert batches
+    assert not any(isinstance(b, list) for b in batches)
