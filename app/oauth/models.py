@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import secrets
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -116,7 +117,11 @@ class AuthorizationCode(Base, AuthorizationCodeMixin):
 
 
 class RefreshToken(Base, TokenMixin):
-    """A refresh token (RFC 6749 section 6), stored hashed; rotated on every use."""
+    """A refresh token (RFC 6749 section 6), stored hashed; rotated on every use.
+
+    Every token rotated from the same grant shares a ``family_id``, so presenting a spent
+    token again revokes the whole lineage (RFC 9700 section 4.14.2).
+    """
 
     __tablename__ = "oauth_refresh_token"
 
@@ -129,6 +134,8 @@ class RefreshToken(Base, TokenMixin):
         BigIntPK, sa.ForeignKey("user_account.id", ondelete="CASCADE")
     )
     scope: Mapped[str] = mapped_column(sa.Text, default="")
+    family_id: Mapped[str] = mapped_column(sa.String(32), index=True,
+                                           default=lambda: secrets.token_hex(16))
     issued_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -170,7 +177,8 @@ class SigningKey(Base):
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
     kid: Mapped[str] = mapped_column(sa.String(64), unique=True)
     algorithm: Mapped[str] = mapped_column(sa.String(16), default="RS256")
-    private_jwk: Mapped[dict] = mapped_column(JSONDocument)  # never served
+    # Sealed with AES-GCM (app/oauth/keystore.py); never served.
+    private_jwk: Mapped[dict] = mapped_column(JSONDocument)
     public_jwk: Mapped[dict] = mapped_column(JSONDocument)
     status: Mapped[str] = mapped_column(sa.String(16), default="active")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

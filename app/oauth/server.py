@@ -8,6 +8,7 @@ JWK Set of the RFC 9068 access token signing keys.
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 from typing import Any
 
@@ -41,6 +42,7 @@ from app.oauth.tokens import (
     revoke_access_token,
 )
 
+log = logging.getLogger("mobihub.oauth")
 SCOPES_SUPPORTED = ["parking:read", "transit:read"]
 CODE_LIFETIME = timedelta(minutes=5)  # RFC 6749 section 4.1.2: 10 minutes at most
 
@@ -65,10 +67,13 @@ def save_token(token: dict[str, Any], request: Any) -> None:
     issued = now()
     lifetime = timedelta(seconds=int(current_app.config.get("REFRESH_TOKEN_SECONDS",
                                                             30 * 86_400)))
+    # A rotated token joins the lineage of the one it replaces (RFC 9700 section 4.14.2).
+    parent = getattr(request, "refresh_token", None)
+    lineage = {"family_id": parent.family_id} if isinstance(parent, RefreshToken) else {}
     session.add(RefreshToken(token_sha256=sha256_hex(refresh), client_id=request.client.client_id,
                              user_id=request.user.id if request.user else None,
                              scope=token.get("scope", ""), issued_at=issued,
-                             expires_at=issued + lifetime))
+                             expires_at=issued + lifetime, **lineage))
     session.commit()
 
 
@@ -140,6 +145,20 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
         return _session().get(User, authorization_code.user_id)
 
 
+def revoke_refresh_token_family(session: Any, family_id: str) -> int:
+    """Revoke every live token of a lineage: a spent refresh token came back, so it leaked and
+    either its thief or its owner holds the newest one (RFC 9700 section 4.14.2)."""
+    result = session.execute(
+        sa.update(RefreshToken)
+        .where(RefreshToken.family_id == family_id, RefreshToken.revoked_at.is_(None))
+        .values(revoked_at=now()))
+    session.commit()
+    if result.rowcount:
+        log.warning("refresh token reuse: lineage revoked",
+                    extra={"family": family_id, "revoked": result.rowcount})
+    return result.rowcount
+
+
 class RefreshTokenGrant(grants.RefreshTokenGrant):
     """RFC 6749 section 6; each use issues a new refresh token and revokes the old one
     (RFC 9700 section 4.14.2, refresh token rotation)."""
@@ -148,9 +167,13 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
     INCLUDE_NEW_REFRESH_TOKEN = True
 
     def authenticate_refresh_token(self, refresh_token: str) -> RefreshToken | None:
-        row = _session().scalar(sa.select(RefreshToken).where(
+        session = _session()
+        row = session.scalar(sa.select(RefreshToken).where(
             RefreshToken.token_sha256 == sha256_hex(refresh_token)))
-        if row is None or row.is_revoked() or row.is_expired():
+        if row is not None and row.is_revoked():
+            revoke_refresh_token_family(session, row.family_id)
+            return None
+        if row is None or row.is_expired():
             return None
         return row
 
