@@ -33,6 +33,8 @@ class Settings:
     DATABASE_POOL_PRE_PING: bool = True
     REDIS_URL: str = ""
     SECRET_KEY: str = ""
+    # Encrypts the OAuth signing keys at rest (app/oauth/keystore.py); empty: SECRET_KEY.
+    OAUTH_KEY_ENCRYPTION_SECRET: str = ""
     LOG_LEVEL: str = "INFO"
     LOG_FORMAT: str = "json"  # json | text
     BASE_URL: str = "http://127.0.0.1:8000"

@@ -9,6 +9,7 @@ from flask.cli import with_appcontext
 from app.accounts import services as accounts
 from app.accounts.cli import _actor, _echo_json, _transaction, as_user_option
 from app.oauth import services
+from app.oauth.keystore import seal_plaintext_keys
 from app.oauth.models import SigningKey
 from app.oauth.tokens import ensure_signing_key, retire_signing_key, rotate_signing_keys
 
@@ -90,6 +91,15 @@ def keys_rotate() -> None:
         key = rotate_signing_keys(session)
         kid = key.kid
     click.echo(f"signing with {kid}; the previous key verifies until it is retired")
+
+
+@signing_keys.command("seal")
+@with_appcontext
+def keys_seal() -> None:
+    """Encrypt signing keys still stored in the clear (rows from before sealing existed)."""
+    with _transaction() as session:
+        count = seal_plaintext_keys(session)
+    click.echo(f"{count} signing key(s) sealed")
 
 
 @signing_keys.command("retire")

@@ -30,6 +30,7 @@ from app.accounts.resolver import app_profile, bump_revocation_epoch, credential
 from app.accounts.services import _after_commit_bump_epoch, now
 from app.db import Database, get_db
 from app.gateway.identity import Identity
+from app.oauth.keystore import is_sealed, seal, seal_plaintext_keys, unseal
 from app.oauth.models import SigningKey
 
 log = logging.getLogger("mobihub.oauth")
@@ -53,7 +54,9 @@ def audience() -> str:
 def _new_key() -> SigningKey:
     kid = f"{time.strftime('%Y%m%d')}-{secrets.token_hex(4)}"
     key = RSAKey.generate_key(2048, parameters={"kid": kid, "alg": ALGORITHM, "use": "sig"})
-    return SigningKey(kid=kid, algorithm=ALGORITHM, private_jwk=key.as_dict(private=True),
+    # The private half is stored sealed (app/oauth/keystore.py), never as a plain JWK.
+    return SigningKey(kid=kid, algorithm=ALGORITHM,
+                      private_jwk=seal(key.as_dict(private=True), kid),
                       public_jwk=key.as_dict(private=False), status="active", created_at=now())
 
 
@@ -77,6 +80,7 @@ def rotate_signing_keys(session: Session) -> SigningKey:
         old.status = "retiring"
     key = _new_key()
     session.add(key)
+    seal_plaintext_keys(session)  # keys kept from before sealing existed are sealed too
     session.flush()
     _after_commit_bump_epoch(session)
     return key
@@ -141,7 +145,11 @@ def issue_access_token(client: Any, grant_type: str, user: Any, scope: str) -> s
     if key is None:
         key = ensure_signing_key(session)
         session.commit()  # the token endpoint's session: nothing else is pending in it
-    private = RSAKey.import_key(dict(key.private_jwk))
+    if not is_sealed(key.private_jwk):
+        # A key set from before sealing existed: encrypt every row on its first use.
+        seal_plaintext_keys(session)
+        session.commit()
+    private = RSAKey.import_key(unseal(key.private_jwk, key.kid))
     kid = key.kid
     issued_at = int(now().timestamp())
     app = client.app
