@@ -33,7 +33,7 @@ RATIO_CHECK_FLOOR = 16 * 1024 * 1024
 csv.field_size_limit(1024 * 1024)
 
 # Bytes per block of the fast path (``open_blocks``): a few hundred kB of Arrow columns.
-FAST_BLOCK_BYTES = 4 << 20
+FAST_BLOCK_BYTES = 1 << 20
 
 
 @dataclass
