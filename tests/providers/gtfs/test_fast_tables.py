@@ -11,7 +11,8 @@ import random
 
 import pytest
 
-from providers.gtfs.adapter import GtfsAdapter
+from providers.gtfs import adapter
+from providers.gtfs.adapter import GtfsAdapter, parse_time
 from tests.providers.transit.factories import gtfs_zip
 
 SHAPES_HEADER = "shape_id,shape_pt_lat,shape_pt_lon,shape_pt_sequence,shape_dist_traveled\n"
@@ -156,3 +157,28 @@ def test_a_clean_real_feed_takes_the_fast_path_for_trips_and_shapes(shared_data)
     batches = parse((shared_data / "gtfs/caltrain/ct.zip").read_bytes())[3]
     assert batches
     assert not any(isinstance(b, list) for b in batches)
+
+
+@pytest.mark.parametrize("texts", [
+    ["4:05:00", "13:05:59", "24:30:00", "", "99:59:59", "0:00:00"],
+    ["100:00:00", "7:00:00"], [" 4:05:00", "05:00:00 "], [""], ["23:59:59"],
+    ["4:5:00"], ["4:60:00"], ["a:00:00"], ["12:00:0x"], ["1:000:00"], ["-1:00:00"], ["12:00"],
+])
+def test_column_times_are_what_parse_time_makes_of_each_text(texts):
+    import pyarrow as pa
+
+    got = adapter._fast_times(pa.array(texts), len(texts))
+    expected = [parse_time(t.strip()) if t.strip() else None for t in texts]
+    valid = all(e is not None for t, e in zip(texts, expected, strict=True) if t.strip())
+    if valid:
+        assert got is not None
+    if got is not None:
+        assert got.to_pylist() == expected
+
+
+@pytest.mark.parametrize("texts", [["0", "1", "", "9"], ["", " ", "x"], ["12", "3"], [" 1 "]])
+def test_column_flags_are_what_the_row_loop_makes_of_each_text(texts):
+    import pyarrow as pa
+
+    got = adapter._fast_small_int(pa.array(texts), len(texts))
+    assert got.to_pylist() == [int(t.strip()) if t.strip().isdigit() else None for t in texts]
