@@ -812,21 +812,21 @@ class _FeedParse:
         loop would yield exactly these rows. The first block that does not qualify is given
         back, and it and everything after it go through ``_stop_times``.
         """
-        trip_set = pa.array(list(self.trip_service), pa.string())
-        stop_set = pa.array(list(self.stop_ids), pa.string())
         yield from _fast_blocks(t, _FAST_FIELDS, lambda columns, n: self._fast_block(
-            columns, n, trip_set, stop_set, st))
+            columns, n, st))
 
-    def _fast_block(self, columns: dict[str, Any], n: int, trip_set: Any, stop_set: Any,
-                    st: _StopTimeState) -> Any:
+    def _fast_block(self, columns: dict[str, Any], n: int, st: _StopTimeState) -> Any:
         """One block's stop times as an Arrow table, or None when the row loop must take it."""
         if not n:
             return pa.table({name: pa.array([], pa.type_for_alias(kind))
                              for name, kind in _FAST_SCHEMA})
         trip = _trim(columns["trip_id"])
         stop = _trim(columns["stop_id"])
-        if not (pc.all(pc.is_in(trip, value_set=trip_set)).as_py()
-                and pc.all(pc.is_in(stop, value_set=stop_set)).as_py()):
+        # References: the block's distinct ids (a few hundred) looked up in the parse's sets.
+        encoded = pc.dictionary_encode(trip)
+        names = encoded.dictionary.to_pylist()
+        stops_used = pc.unique(stop).to_pylist()
+        if not (self.trip_service.keys() >= set(names) and self.stop_ids.issuperset(stops_used)):
             return None
         seq_text = columns["stop_sequence"]
         if not (pc.all(pc.ascii_is_decimal(seq_text)).as_py()
@@ -853,9 +853,7 @@ class _FeedParse:
             return None
         # Duplicate (trip, sequence) pairs: within the block and against earlier blocks.
         seqs = seq.to_numpy()
-        encoded = pc.dictionary_encode(trip)
         codes = encoded.indices.to_numpy()
-        names = encoded.dictionary.to_pylist()
         if not _take_new_sequences(st.fast_seqs, codes, names, seqs):
             return None
         # Runs of rows of one trip (as the row loop sees them): the first and last stop of
@@ -867,20 +865,29 @@ class _FeedParse:
         edges = np.flatnonzero(run_sorted[1:] != run_sorted[:-1])
         lows = by_run[np.concatenate(([0], edges + 1))]
         highs = by_run[np.append(edges, n - 1)]
-        report = self.report
-        for row_lo, row_hi in zip(lows.tolist(), highs.tolist(), strict=True):
-            trip_id = names[codes[row_lo]]
-            low = (int(seqs[row_lo]), bool(has[row_lo]))
-            high = (int(seqs[row_hi]), bool(has[row_hi]))
-            if trip_id == st.current:  # only the first run can go on with the open trip
-                st.first = min(st.first, low, key=lambda pair: pair[0])
-                st.last = max(st.last, high, key=lambda pair: pair[0])
-                continue
+        run_trips = [names[c] for c in codes[lows].tolist()]
+        has_low, has_high = has[lows], has[highs]
+        first = 0
+        if run_trips[0] == st.current:  # only the first run can go on with the open trip
+            low, high = (int(seqs[lows[0]]), bool(has_low[0])), (int(seqs[highs[0]]),
+                                                                   bool(has_high[0]))
+            st.first = min(st.first, low, key=lambda pair: pair[0])
+            st.last = max(st.last, high, key=lambda pair: pair[0])
+            first = 1
+        if first < len(run_trips):
             if st.current is not None and not (st.first[1] and st.last[1]):
-                _missing_endpoint(report, st.current)
-            st.current, st.first, st.last = trip_id, low, high
+                _missing_endpoint(self.report, st.current)
+            # Runs that end inside the block are checked now; the last one stays open.
+            missing = ~(has_low & has_high)
+            missing[:first] = False
+            missing[-1] = False
+            for i in np.flatnonzero(missing).tolist():
+                _missing_endpoint(self.report, run_trips[i])
+            st.current = run_trips[-1]
+            st.first = (int(seqs[lows[-1]]), bool(has_low[-1]))
+            st.last = (int(seqs[highs[-1]]), bool(has_high[-1]))
         st.trips_with_times.update(names)
-        self.used_stops.update(pc.unique(stop).to_pylist())
+        self.used_stops.update(stops_used)
         head = columns.get("stop_headsign")
         if head is None:
             head = pa.nulls(n, pa.string())
@@ -1176,29 +1183,34 @@ def _take_new_sequences(taken: dict[str, range | frozenset[int]], codes: Any, na
     starts = np.concatenate(([0], np.flatnonzero(~same) + 1))
     ends = np.append(starts[1:], n)
     lows, highs = seqs_sorted[starts], seqs_sorted[ends - 1]
-    consecutive = (highs - lows == ends - starts - 1).tolist()
     keys = [names[c] for c in codes_sorted[starts].tolist()]
-    bounds = list(zip(starts.tolist(), ends.tolist(), lows.tolist(), highs.tolist(), strict=True))
-    if taken:
-        for key, (g0, g1, lo, hi) in zip(keys, bounds, strict=True):
-            before = taken.get(key)
-            if before is None:
-                continue
-            if isinstance(before, range):
-                if (hi >= before.start and lo < before.stop
-                        and np.any((seqs_sorted[g0:g1] >= before.start)
-                                   & (seqs_sorted[g0:g1] < before.stop))):
-                    return False
-            elif not before.isdisjoint(seqs_sorted[g0:g1].tolist()):
+    # Ids earlier blocks took too: usually just the one that spans the block boundary.
+    common = taken.keys() & keys if taken else set()
+    position = dict(zip(keys, range(len(keys)), strict=True)) if common else {}
+    again = sorted(position[key] for key in common)
+    for i in again:
+        before, g0, g1 = taken[keys[i]], starts[i], ends[i]
+        if isinstance(before, range):
+            if (highs[i] >= before.start and lows[i] < before.stop
+                    and np.any((seqs_sorted[g0:g1] >= before.start)
+                               & (seqs_sorted[g0:g1] < before.stop))):
                 return False
-    for key, (g0, g1, lo, hi), run in zip(keys, bounds, consecutive, strict=True):
+        elif not before.isdisjoint(seqs_sorted[g0:g1].tolist()):
+            return False
+    consecutive = highs - lows == ends - starts - 1
+    fresh = consecutive.copy()
+    fresh[again] = False
+    fresh_keys = [keys[i] for i in np.flatnonzero(fresh).tolist()]
+    taken.update(zip(fresh_keys, map(range, lows[fresh].tolist(), (highs[fresh] + 1).tolist()),
+                     strict=True))
+    for i in np.flatnonzero(~fresh).tolist():
+        key, lo, hi = keys[i], int(lows[i]), int(highs[i])
         before = taken.get(key)
-        if run and before is None:
-            taken[key] = range(lo, hi + 1)
-        elif run and isinstance(before, range) and before.stop == lo:
+        if consecutive[i] and isinstance(before, range) and before.stop == lo:
             taken[key] = range(before.start, hi + 1)
         else:
-            taken[key] = frozenset(before or ()) | frozenset(seqs_sorted[g0:g1].tolist())
+            taken[key] = frozenset(before or ()) | frozenset(
+                seqs_sorted[starts[i]:ends[i]].tolist())
     return True
 
 
