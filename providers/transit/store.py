@@ -33,6 +33,9 @@ COPY_BLOCK_ROWS = 10_000
 # PostgreSQL tables partitioned by feed version (LIST), see copy_into_partition. Their records
 # must be CSV_SAFE too.
 PARTITIONED = frozenset({"transit_stop_time"})
+# How long pruning waits for a reader holding an old version's partition before it falls back
+# to deleting the rows (see TransitFeedWriter.before_prune).
+PRUNE_LOCK_TIMEOUT = "500ms"
 
 
 class TransitFeedWriter:
@@ -83,6 +86,39 @@ class TransitFeedWriter:
         if service_range:
             version.service_start, version.service_end = service_range
         return counts
+
+
+    def before_prune(self, session: Session, version_ids: list[int]) -> None:
+        """PostgreSQL: empty the stop_times partitions of versions about to be pruned.
+
+        Deleting a version would otherwise cascade to its partition row by row (a whole
+        timetable of WAL and dead tuples); TRUNCATE swaps in an empty file instead. It locks only
+        that partition (the active versions' readers never touch it), at most
+        ``PRUNE_LOCK_TIMEOUT`` long: a query planned across every partition may hold it, and
+        then the cascade does the work. The empty partition is dropped after the commit
+        (``drop_orphan_partitions``), since DROP needs the parent's lock.
+        """
+        connection = session.connection()
+        if connection.dialect.name != "postgresql":
+            return
+        previous = connection.exec_driver_sql("SHOW lock_timeout").scalar()
+        for table in sorted(PARTITIONED):
+            for version_id in version_ids:
+                partition = f"{table}_v{int(version_id)}"
+                if connection.exec_driver_sql("SELECT to_regclass(%(name)s)",
+                                              {"name": partition}).scalar() is None:
+                    continue
+                try:
+                    with session.begin_nested():
+                        connection.exec_driver_sql(
+                            "SELECT set_config('lock_timeout', %(timeout)s, true)",
+                            {"timeout": PRUNE_LOCK_TIMEOUT})
+                        connection.exec_driver_sql(f'TRUNCATE "{partition}"')
+                except sa.exc.OperationalError:
+                    log.info("%s is busy; the prune deletes its rows instead.", partition)
+                finally:
+                    connection.exec_driver_sql("SELECT set_config('lock_timeout', %(timeout)s, "
+                                               "true)", {"timeout": previous})
 
 
 def _versioned(version_id: int, rows: Iterable[tuple], count: list[int]) -> Iterator[tuple]:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
@@ -11,6 +13,7 @@ from providers.base import ValidationReport
 from providers.gtfs.reader import _LineCheck
 from providers.models import FeedVersion
 from providers.transit.models import TransitShapePoint, TransitStopTime
+from providers.transit.queries import departures
 from providers.transit.store import drop_orphan_partitions
 from tests.providers.transit.factories import BASE_FEED, gtfs_zip, import_gtfs_bytes
 
@@ -105,3 +108,35 @@ def test_postgresql_keeps_one_stop_time_partition_per_live_version(session):
     assert with_rows == set(session.scalars(sa.select(FeedVersion.id))) & set(ids)
     assert session.scalar(sa.select(sa.func.count()).select_from(TransitStopTime).where(
         TransitStopTime.feed_version_id == ids[-1])) == 8
+
+
+def test_postgresql_prunes_a_version_by_truncating_its_partition_then_dropping_it(session):
+    if session.connection().dialect.name != "postgresql":
+        pytest.skip("stop_times are partitioned by feed version on PostgreSQL only")
+
+    def partition_file(version_id: int) -> int | None:
+        return session.scalar(sa.text("SELECT relfilenode FROM pg_class WHERE relname = :name"),
+                              {"name": f"transit_stop_time_v{version_id}"})
+
+    ids, files = [], []
+    for n in range(4):  # two superseded versions are kept: the fourth import prunes the first
+        stops = BASE_FEED["stops.txt"] + f"X{n},Extra {n},40.7,-73.9,0,\n"
+        outcome = import_gtfs_bytes(session, gtfs_zip({"stops.txt": stops}))
+        assert outcome.ok, outcome.message
+        ids.append(outcome.feed_version_id)
+        files.append(partition_file(outcome.feed_version_id))
+    assert session.get(FeedVersion, ids[0]) is None
+    # Emptied by TRUNCATE (a new, empty file), not row by row; dropped once the import commits.
+    assert partition_file(ids[0]) not in (None, files[0])
+    assert session.scalar(sa.text(f"SELECT count(*) FROM transit_stop_time_v{ids[0]}")) == 0
+    assert partition_file(ids[1]) == files[1]  # kept versions are untouched
+    assert drop_orphan_partitions(session.connection()) == [f"transit_stop_time_v{ids[0]}"]
+    assert partition_file(ids[0]) is None
+    for version_id in ids[1:]:
+        assert session.scalar(sa.select(sa.func.count()).select_from(TransitStopTime).where(
+            TransitStopTime.feed_version_id == version_id)) == 8
+    # The active version still serves departures.
+    board = departures(session, None, "testtransit:A", window_minutes=120,
+                       at=datetime(2024, 7, 2, 7, 30, tzinfo=ZoneInfo("America/New_York")))
+    assert [(d["trip_id"], d["scheduled"]) for d in board["items"]] == [
+        ("T1", "2024-07-02T08:00:00-04:00")]
