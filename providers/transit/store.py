@@ -67,7 +67,8 @@ class TransitFeedWriter:
                 copy_rows(session, table, ("feed_version_id", *columns), rows,
                           csv_text=name in CSV_SAFE)
             else:
-                insert_rows(session, table, ("feed_version_id", *columns), rows)
+                insert_rows(session, table, ("feed_version_id", *columns), rows,
+                            version_id=version.id)
             counts[name] = count[0]
         if dialect == "postgresql":
             # Fresh statistics after a bulk load, or the planner scans stop_times for every
@@ -284,13 +285,30 @@ def copy_rows(session: Session, table: str, columns: tuple[str, ...],
 
 
 def insert_rows(session: Session, table: str, columns: tuple[str, ...],
-                rows: Iterable[tuple]) -> None:
-    """``executemany`` over the iterator on the session's DB-API connection (SQLite path)."""
+                rows: Iterable[tuple], *, version_id: int | None = None) -> None:
+    """``executemany`` over the iterator on the session's DB-API connection (SQLite path).
+
+    Batched records (``_BatchRows``) go in per batch, each an ``executemany`` over a C-level
+    ``zip`` of the batch's columns, with the version id (``version_id``, the first column) as
+    a literal: no Python frame per row.
+    """
     driver = session.connection().connection.driver_connection
     marks = ", ".join("?" for _ in columns)
     sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})"  # noqa: S608
     cursor = driver.cursor()  # type: ignore[union-attr]
     try:
+        if isinstance(rows, _BatchRows) and version_id is not None:
+            literal = (f"INSERT INTO {table} ({', '.join(columns)}) "  # noqa: S608
+                       f"VALUES ({int(version_id)}, {', '.join('?' for _ in columns[1:])})")
+            for batch in rows.batches:
+                if isinstance(batch, list):
+                    rows.count[0] += len(batch)
+                    cursor.executemany(literal, batch)
+                else:
+                    rows.count[0] += batch.num_rows
+                    cursor.executemany(literal, zip(
+                        *(column.to_pylist() for column in batch.columns), strict=True))
+            return
         cursor.executemany(sql, rows)
     finally:
         cursor.close()
