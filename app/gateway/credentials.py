@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-
-from werkzeug.datastructures import Headers
+from typing import Any
 
 API_KEY = "api_key"
 BEARER = "bearer"
 MAX_CREDENTIAL_LENGTH = 4096  # a JWT with many scopes stays far below; bigger is an attack
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Credential:
     """A raw credential and its kind; ``repr`` never shows the secret."""
 
@@ -22,13 +22,15 @@ class Credential:
         return f"Credential(kind={self.kind!r}, raw='…')"
 
 
-def parse_credential(headers: Headers) -> Credential | None:
-    """The request's credential, or None when it carries none (or a malformed one)."""
-    raw = headers.get("X-API-Key")
+def parse_credential(environ: Mapping[str, Any]) -> Credential | None:
+    """The request's credential from its WSGI environ (``HTTP_*`` entries: read directly, not
+    through a headers view, as this runs on every call), or None when it carries none (or a
+    malformed one)."""
+    raw = environ.get("HTTP_X_API_KEY")
     if raw:
         raw = raw.strip()
         return Credential(API_KEY, raw) if 0 < len(raw) <= MAX_CREDENTIAL_LENGTH else None
-    authorization = headers.get("Authorization")
+    authorization = environ.get("HTTP_AUTHORIZATION")
     if not authorization:
         return None
     # RFC 6750 §2.1: the scheme is case-insensitive; b64token follows one space.

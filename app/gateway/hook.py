@@ -13,11 +13,12 @@ import logging
 import os
 import threading
 import time
+import weakref
 from dataclasses import dataclass
 from typing import Any
 
 import redis
-from flask import Flask, Response, g, request
+from flask import Flask, Response, request
 
 from app.errors import Problem
 from app.gateway import keys
@@ -31,9 +32,9 @@ from app.gateway.admission import (
     month_of,
 )
 from app.gateway.credentials import parse_credential
-from app.gateway.headers import rate_limit_headers
+from app.gateway.headers import rate_limit_fields
 from app.gateway.identity import Identity, PlanLimits
-from app.gateway.recorder import REDIS_ERRORS, RecentCall, UsageRecorder
+from app.gateway.recorder import REDIS_ERRORS, UsageRecorder
 from app.gateway.resolvers import IdentityCache, resolvers_from_config
 
 log = logging.getLogger("mobihub.gateway")
@@ -44,9 +45,14 @@ REDIS_RETRY_SECONDS = 1.0
 WWW_AUTHENTICATE = 'Bearer realm="mobihub", ApiKey realm="mobihub" header="X-API-Key"'
 
 
-@dataclass
+# Where the before hook leaves its decision for the after hook: the request's WSGI environ
+# (one dict lookup; ``flask.g`` costs a context-variable proxy on each access).
+STATE_KEY = "mobihub.gateway"
+
+
+@dataclass(slots=True)
 class CallState:
-    """What the gateway decided about the current request (kept in ``g.gateway``)."""
+    """What the gateway decided about the current request (kept in the request's environ)."""
 
     identity: Identity
     product: str
@@ -79,8 +85,13 @@ class Gateway:
         self._redis_down_until = 0.0
         self._local_tat: dict[tuple[int, str], float] = {}
         self._last_quota: dict[tuple[int, str, str], int] = {}
-        self._thread_pid = 0
+        self.scopes = {p: f"{p}:read" for p in self.products}
+        self._thread_started = False
         self._stop = threading.Event()
+        # A forked worker inherits the flag but not the thread: start it again there (a weak
+        # reference: the hook must not keep every app a test process builds alive).
+        gateway = weakref.ref(self)
+        os.register_at_fork(after_in_child=lambda: _forget_thread(gateway))
 
     def reset(self) -> None:
         """Forget cached identities, held counts and local limiter state (tests)."""
@@ -99,11 +110,14 @@ class Gateway:
 
     def before_request(self) -> None:
         """Authenticate, authorise and admit the call, or raise 401/403/429/503."""
-        product = self.product_of(request.path)
-        if product is None or request.method == "OPTIONS":
+        req = request._get_current_object()  # one context lookup for the whole hook
+        product = self.products.get(req.path[1:].partition("/")[0])
+        if product is None or req.method == "OPTIONS":
             return
-        self._ensure_background()
-        credential = parse_credential(request.headers)
+        if not self._thread_started:
+            self._ensure_background()
+        environ = req.environ
+        credential = parse_credential(environ)
         if credential is None:
             raise Problem(401, "unauthenticated", "Unauthenticated",
                           "Send an API key in X-API-Key or an OAuth2 access token in "
@@ -114,7 +128,7 @@ class Gateway:
                           "The API key or access token is unknown, expired or revoked.",
                           headers={"WWW-Authenticate": WWW_AUTHENTICATE})
         plan = identity.subscriptions.get(product)
-        scope = f"{product}:read"
+        scope = self.scopes[product]
         if plan is None or scope not in identity.scopes:
             self._admit(identity, product, plan, reject=True)
             if plan is None:
@@ -123,7 +137,7 @@ class Gateway:
             raise Problem(403, "insufficient-scope", "Insufficient scope",
                           f"This credential lacks the {scope} scope.", required_scope=scope)
         decision = self._admit(identity, product, plan)
-        g.gateway = CallState(identity, product, plan, decision)
+        environ[STATE_KEY] = CallState(identity, product, plan, decision)
         if decision.allowed:
             return
         headers = {"Retry-After": str(decision.retry_after)}
@@ -137,18 +151,19 @@ class Gateway:
 
     def after_request(self, response: Response) -> Response:
         """Add the RateLimit fields; defer the status class of an admitted call."""
-        state: CallState | None = g.pop("gateway", None)
+        req = request._get_current_object()
+        state: CallState | None = req.environ.pop(STATE_KEY, None)
         if state is None or state.decision is None or state.plan is None:
             return response
+        decision = state.decision
+        policy, limit = rate_limit_fields(state.plan, decision)
         headers = response.headers
-        for name, value in rate_limit_headers(state.plan, state.decision).items():
-            headers.add(name, value)
-        if state.decision.allowed:
-            self.recorder.note_status(state.identity.app_id, state.identity.organisation_id,
-                                      state.product, state.decision.minute,
-                                      response.status_code)
-        self.recorder.note_call(state.identity.app_id, RecentCall(
-            time.time(), response.status_code, state.product, request.method, request.path))
+        headers.add("RateLimit-Policy", policy)
+        headers.add("RateLimit", limit)
+        identity = state.identity
+        self.recorder.note(identity.app_id, identity.organisation_id, state.product,
+                           decision.minute if decision.allowed else None,
+                           response.status_code, req.method, req.path)
         return response
 
     # --- admission, with Redis down handling ----------------------------------------------
@@ -208,12 +223,12 @@ class Gateway:
     # --- background work ------------------------------------------------------------------
 
     def _ensure_background(self) -> None:
-        if not self.background or self._thread_pid == os.getpid():
+        if not self.background or self._thread_started:
             return
         with _START_LOCK:
-            if self._thread_pid == os.getpid():
+            if self._thread_started:
                 return
-            self._thread_pid = os.getpid()
+            self._thread_started = True
             threading.Thread(target=self._run_background, name="mobihub-gateway",
                              daemon=True).start()
             atexit.register(self.shutdown)
@@ -248,6 +263,12 @@ class Gateway:
 _START_LOCK = threading.Lock()
 
 
+def _forget_thread(gateway: weakref.ref[Gateway]) -> None:
+    instance = gateway()
+    if instance is not None:
+        instance._thread_started = False
+
+
 def configure_gateway(app: Flask) -> None:
     """Install the gateway hooks (after the APIs: their products name the metered prefixes)."""
     gateway = Gateway(app, list(app.extensions.get("mobihub.apis", {})))
@@ -266,7 +287,7 @@ def authenticate() -> Identity:
     """The identity behind the current request's credential, or a 401 (unmetered APIs)."""
     from flask import current_app
 
-    credential = parse_credential(request.headers)
+    credential = parse_credential(request.environ)
     identity = get_gateway(current_app).identities.resolve(credential) if credential else None
     if identity is None:
         raise Problem(401, "unauthenticated" if credential is None else "invalid-credential",

@@ -19,7 +19,8 @@ from __future__ import annotations
 import logging
 import secrets
 import threading
-from collections import defaultdict
+import time
+from collections import defaultdict, deque
 from dataclasses import dataclass, field
 
 import redis
@@ -80,10 +81,10 @@ class UsageRecorder:
             lambda: defaultdict(int))
         self._orgs: dict[int, int] = {}
         self._unsent: list[Batch] = []
-        self._recent: dict[int, list[str]] = defaultdict(list)
+        self._recent: dict[int, deque[tuple]] = {}
         self._send_lock = threading.Lock()
-        # (product, status) → the "unknown" and the status class fields (few distinct pairs)
-        self._status_fields: dict[tuple[str, int], tuple[str, str]] = {}
+        # (app, minute, product, status) → the (bucket, field) pairs a status report moves
+        self._status_keys: dict[tuple, tuple[tuple[str, str], tuple[str, str]]] = {}
 
     def add(self, app_id: int, organisation_id: int, key: str, hash_field: str,
             delta: int) -> None:
@@ -92,28 +93,43 @@ class UsageRecorder:
             self._pending[app_id][(key, hash_field)] += delta
             self._orgs[app_id] = organisation_id
 
-    def note_status(self, app_id: int, organisation_id: int, product: str, minute: int,
-                    status: int) -> None:
-        """Move one admitted call from ``unknown`` to its status class."""
-        fields = self._status_fields.get((product, status))
-        if fields is None:
-            fields = self._status_fields[(product, status)] = (
-                keys.field(product, keys.UNKNOWN_CLASS, keys.ADMITTED),
-                keys.field(product, keys.status_class(status), keys.ADMITTED))
-        bucket = keys.bucket_key(app_id, minute)
+    def note(self, app_id: int, organisation_id: int, product: str, minute: int | None,
+             status: int, method: str, path: str) -> None:
+        """After a response: move an admitted call (``minute`` of its bucket; None for a
+        rejected one) from ``unknown`` to its status class, and keep the call for the app's
+        log of last calls. One lock; the log line is formatted only if it is still among the
+        last ``RECENT_CALLS`` when the batch is sent."""
+        call = (time.time(), status, product, method, path)
+        if minute is None:
+            with self._lock:
+                self._recent_calls(app_id).append(call)
+            return
+        ops_keys = self._status_keys.get((app_id, minute, product, status))
+        if ops_keys is None:
+            ops_keys = self._status_ops_keys(app_id, minute, product, status)
         with self._lock:
             ops = self._pending[app_id]
-            ops[(bucket, fields[0])] -= 1
-            ops[(bucket, fields[1])] += 1
+            ops[ops_keys[0]] -= 1
+            ops[ops_keys[1]] += 1
             self._orgs[app_id] = organisation_id
+            self._recent_calls(app_id).append(call)
 
-    def note_call(self, app_id: int, call: RecentCall) -> None:
-        """Keep one call for the app's log of last calls (sent with the next batch)."""
-        with self._lock:
-            calls = self._recent[app_id]
-            calls.append(call.encode())
-            if len(calls) > RECENT_CALLS:
-                del calls[:-RECENT_CALLS]
+    def _status_ops_keys(self, app_id: int, minute: int, product: str, status: int
+                         ) -> tuple[tuple[str, str], tuple[str, str]]:
+        """The (bucket, field) pairs of "unknown" and of the status class (cached: few)."""
+        if len(self._status_keys) >= 4096:
+            self._status_keys.clear()
+        bucket = keys.bucket_key(app_id, minute)
+        pair = self._status_keys[(app_id, minute, product, status)] = (
+            (bucket, keys.field(product, keys.UNKNOWN_CLASS, keys.ADMITTED)),
+            (bucket, keys.field(product, keys.status_class(status), keys.ADMITTED)))
+        return pair
+
+    def _recent_calls(self, app_id: int) -> deque[tuple]:
+        calls = self._recent.get(app_id)
+        if calls is None:
+            calls = self._recent[app_id] = deque(maxlen=RECENT_CALLS)
+        return calls
 
     def discard(self) -> None:
         """Forget everything held (a test starting on a flushed Redis)."""
@@ -139,7 +155,7 @@ class UsageRecorder:
                                                   secrets.token_hex(12), live))
                 self._pending.clear()
                 batches = list(self._unsent)
-                recent, self._recent = self._recent, defaultdict(list)
+                recent, self._recent = self._recent, {}
             if not batches and not recent:
                 return True
             try:
@@ -153,13 +169,14 @@ class UsageRecorder:
                 self._unsent = [b for b in self._unsent if id(b) not in sent]
             return True
 
-    def _send(self, batches: list[Batch], recent: dict[int, list[str]] | None = None) -> None:
+    def _send(self, batches: list[Batch], recent: dict[int, deque[tuple]] | None = None
+              ) -> None:
         pipe = self.admission.client.pipeline(transaction=False)
         # The log of last calls rides in the same pipeline; if this send fails it is dropped
         # (a display log: the counts above are what is billed, and they are kept for retry).
         for app_id, calls in (recent or {}).items():
             key = keys.recent_key(app_id)
-            pipe.lpush(key, *calls)
+            pipe.lpush(key, *(RecentCall(*call).encode() for call in calls))
             pipe.ltrim(key, 0, RECENT_CALLS - 1)
             pipe.expire(key, RECENT_TTL_SECONDS)
         for batch in batches:
