@@ -8,11 +8,14 @@ table in memory: the big tables arrive as lazy iterators from the adapter.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import itertools
 import logging
+import threading
 from collections.abc import Iterable, Iterator
+from queue import Empty, Full, Queue
 from typing import Any
 
 import sqlalchemy as sa
@@ -36,6 +39,8 @@ PARTITIONED = frozenset({"transit_stop_time"})
 # How long pruning waits for a reader holding an old version's partition before it falls back
 # to deleting the rows (see TransitFeedWriter.before_prune).
 PRUNE_LOCK_TIMEOUT = "500ms"
+# Batches (about 1 MB of CSV each) parsed ahead of the database write, see ``prefetched``.
+PREFETCH_BATCHES = 2
 
 
 class TransitFeedWriter:
@@ -57,7 +62,7 @@ class TransitFeedWriter:
             count = [0]
             batches = getattr(records[name], "batches", None)
             if batches is not None:  # Arrow tables and lists of tuples (GTFS stop_times)
-                rows = _BatchRows(version.id, batches(), count)
+                rows = _BatchRows(version.id, prefetched(batches()), count)
             else:
                 rows = _versioned(version.id, records[name], count)
             if dialect == "postgresql" and table in PARTITIONED:
@@ -122,6 +127,50 @@ class TransitFeedWriter:
                                                "true)", {"timeout": previous})
 
 
+def prefetched(batches: Iterator[Any], depth: int = PREFETCH_BATCHES) -> Iterator[Any]:
+    """The batches, produced by a worker thread up to ``depth`` ahead of the consumer.
+
+    The adapter's parse (zip inflation, Arrow's CSV reader and compute kernels) and the
+    database write (PostgreSQL's COPY, SQLite's executemany) release the GIL for most of their
+    work, so with two cores the next batch is parsed while this one is written. Single
+    consumer; the producer's exceptions are raised here; abandoning the iterator stops it.
+    """
+    queue: Queue[tuple[str, Any]] = Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for batch in batches:
+                while not stop.is_set():
+                    try:
+                        queue.put(("batch", batch), timeout=0.1)
+                        break
+                    except Full:
+                        continue
+                if stop.is_set():
+                    return
+            queue.put(("end", None))
+        except BaseException as exc:  # handed to the consumer, raised in its thread
+            queue.put(("error", exc))
+
+    worker = threading.Thread(target=produce, name="transit-prefetch", daemon=True)
+    worker.start()
+    try:
+        while True:
+            kind, item = queue.get()
+            if kind == "end":
+                return
+            if kind == "error":
+                raise item
+            yield item
+    finally:
+        stop.set()
+        while worker.is_alive():  # unblock a producer waiting to put, then let it finish
+            with contextlib.suppress(Empty):
+                queue.get(timeout=0.1)
+        worker.join()
+
+
 def _versioned(version_id: int, rows: Iterable[tuple], count: list[int]) -> Iterator[tuple]:
     """The rows with the version id in front, counted in ``count[0]`` (one generator layer)."""
     n = 0
@@ -157,6 +206,7 @@ class _BatchRows:
                                *(column.to_pylist() for column in batch.columns))
 
     def csv_blocks(self) -> Iterator[bytes | str]:
+        import numpy as np
         import pyarrow as pa
         import pyarrow.csv as pacsv
 
@@ -173,7 +223,7 @@ class _BatchRows:
                 continue
             self.count[0] += batch.num_rows
             batch = batch.add_column(0, "feed_version_id", pa.array(
-                itertools.repeat(self.version_id, batch.num_rows), pa.int64()))
+                np.full(batch.num_rows, self.version_id, np.int64)))
             sink = pa.BufferOutputStream()
             pacsv.write_csv(batch, sink, options)
             yield sink.getvalue().to_pybytes()
