@@ -5,17 +5,18 @@ from __future__ import annotations
 import importlib
 import pkgutil
 import threading
-from collections.abc import Iterator
+import weakref
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 import sqlalchemy.dialects.postgresql
 from flask import Flask, current_app, has_app_context
 from sqlalchemy import MetaData, event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import DeclarativeBase, Session, scoped_session, sessionmaker
 
 # Stable constraint names, so Alembic migrations are the same on SQLite and PostgreSQL.
@@ -172,6 +173,58 @@ def _session_scope() -> tuple[int, int]:
 
 
 db = Database()
+
+T = TypeVar("T")
+# Per app engine: its autocommit twin without pre-ping, for read-only requests (PostgreSQL).
+_READ_ENGINES: weakref.WeakKeyDictionary[Engine, Engine] = weakref.WeakKeyDictionary()
+_READ_ENGINES_LOCK = threading.Lock()
+
+
+def run_read_only(session: Session, work: Callable[[Connection], T]) -> T:
+    """Run a read-only ``work`` in as few round trips as the backend allows.
+
+    A session that is bound to a connection (tests) or already in a transaction lends its
+    own connection, so the reads see its uncommitted writes. Otherwise the work runs on a
+    connection of a second pool of the same database, without transaction: on PostgreSQL
+    autocommit and no pre-ping (no BEGIN, ROLLBACK or liveness probe, just the statements);
+    each statement then reads a consistent snapshot of its own. Pre-ping is replaced by one
+    retry when the pooled connection turns out dead (the pool then drops it), so ``work``
+    must only read.
+    """
+    bind = session.get_bind()
+    if isinstance(bind, Connection) or session.in_transaction():
+        return work(session.connection())
+    engine = _read_engine(bind)  # type: ignore[arg-type]
+    if engine is bind:
+        return work(session.connection())
+    try:
+        with engine.connect() as connection:
+            return work(connection)
+    except sa.exc.DBAPIError as exc:
+        if not exc.connection_invalidated:
+            raise
+    with engine.connect() as connection:
+        return work(connection)
+
+
+def _read_engine(engine: Engine) -> Engine:
+    sqlite = engine.dialect.name == "sqlite"
+    if sqlite and engine.url.database in (None, "", ":memory:"):
+        return engine  # a private in-memory database: only the engine's own connections see it
+    found = _READ_ENGINES.get(engine)
+    if found is None:
+        with _READ_ENGINES_LOCK:
+            found = _READ_ENGINES.get(engine)
+            if found is None:
+                # SQLite: pysqlite's own mode, where a SELECT opens no transaction (the app's
+                # engine emits BEGIN itself, for savepoints); PostgreSQL: autocommit.
+                options: dict[str, Any] = {
+                    "connect_args": {"check_same_thread": False, "timeout": 30}
+                } if sqlite else {"isolation_level": "AUTOCOMMIT", "pool_pre_ping": False}
+                found = _READ_ENGINES[engine] = sa.create_engine(engine.url, **options)
+                # disposing the app's engine (tests, forks) closes the twin's connections too
+                event.listen(engine, "engine_disposed", lambda _engine: found.dispose())
+    return found
 
 
 def get_db() -> Database:

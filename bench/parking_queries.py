@@ -10,10 +10,11 @@ Flask stack (test client, gateway off so only the parking work is measured):
 - ``trivial``: GET /healthz, the baseline measured in the same run
 - ``zone by id``: GET /parking/v1/zones/{id}, one indexed row: near the floor any
   database-backed request pays on that backend (session, round trips, one JSON dump)
-- on PostgreSQL, ``near`` and ``zone`` again with ``DATABASE_POOL_PRE_PING=false`` (no
-  liveness round trip when the request checks its connection out of the pool)
 
 and prints p50/p99 in milliseconds and the ratio to the baseline. Target: p99 < 5 ms.
+It also prints what the worker's in-memory index of the served points and shapes
+(providers/parking/static_index.py) costs: the first lookup's time (it builds the index) and
+the process's resident memory before and after.
 
 The live store is a real Redis server (``MOBIHUB_TEST_REDIS_URL``, default
 redis://127.0.0.1:6379), as in production, on a DB index claimed for this run the way
@@ -209,6 +210,15 @@ def time_requests(client: Any, urls: list[str]) -> list[float]:
     return timings
 
 
+def resident_mib() -> float:
+    """The process's resident set size (Linux), MiB."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
 def bench_app(url: str, redis_url: str, **settings: Any) -> Any:
     return create_app({"DATABASE_URL": url, "REDIS_URL": redis_url, "GATEWAY_ENABLED": False,
                        "LOG_LEVEL": "WARNING", "TESTING": False,
@@ -243,6 +253,14 @@ def run(backend: str, url: str, count: int, queries: int, records: tuple[list, l
                          f"&lon={lon + rng.uniform(-0.003, 0.003):.6f}&radius=1000&limit=10")
         zlat, zlon = rng.choice(segment_points)
         zone_urls.append(f"/parking/v1/zones?lat={zlat:.7f}&lon={zlon:.7f}")
+    rss_before = resident_mib()
+    started = time.perf_counter()
+    client.get(near_urls[0])
+    near_build = time.perf_counter() - started
+    started = time.perf_counter()
+    client.get(zone_urls[0])
+    zone_build = time.perf_counter() - started
+    rss_after = resident_mib()
     rows = {}
     rows["trivial /healthz"] = time_requests(client, ["/healthz"] * queries)
     rows["zone by id"] = time_requests(
@@ -250,12 +268,6 @@ def run(backend: str, url: str, count: int, queries: int, records: tuple[list, l
     rows["near 10 within 1 km"] = time_requests(client, near_urls)
     rows["zone at point"] = time_requests(client, zone_urls)
     found = sum(bool(client.get(u).get_json()["items"]) for u in zone_urls[:200])
-    if backend == "postgresql":  # the same requests without the pool's pre-ping round trip
-        lean = bench_app(url, redis_url, DATABASE_POOL_PRE_PING=False)
-        lean_client = lean.test_client()
-        rows["near, no pre-ping"] = time_requests(lean_client, near_urls)
-        rows["zone, no pre-ping"] = time_requests(lean_client, zone_urls)
-        Database.state(lean).engine.dispose()
     baseline = statistics.median(rows["trivial /healthz"])
     print(f"\n{backend}: {count:,} facilities + {count:,} zones (loaded in "
           f"{load_seconds:.1f} s), {queries:,} requests each")
@@ -265,6 +277,9 @@ def run(backend: str, url: str, count: int, queries: int, records: tuple[list, l
         print(f"{name:<22} {p50:>8.2f} {p99:>8.2f} {p50 / baseline:>11.1f}x "
               f"{'yes' if p99 < 5 else 'NO':>11}")
     print(f"(zone lookups on a segment midpoint that found a zone: {found}/200)")
+    print(f"in-memory index: first near {near_build * 1000:.0f} ms, first zone "
+          f"{zone_build * 1000:.0f} ms (they build it); resident memory {rss_before:.0f} -> "
+          f"{rss_after:.0f} MiB")
     engine.dispose()
 
 

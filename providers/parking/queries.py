@@ -20,14 +20,18 @@ from datetime import datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
 
+import numpy as np
 import shapely
 import sqlalchemy as sa
 from pyproj import Geod
 from shapely.geometry import Point, shape
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
+from app.db import run_read_only
 from app.errors import Problem
 from providers.models import Provider
+from providers.parking import static_index
 from providers.parking.grid import (
     METRES_PER_DEG_LAT,
     cells_in_box,
@@ -133,6 +137,12 @@ def _live_free(reading: dict[str, Any] | None) -> int | None:
 
 def search_facilities(session: Session, live: Any, search: FacilitySearch) -> dict[str, Any]:
     """One page of facilities matching ``search`` and the cursor of the next page."""
+    return run_read_only(session, lambda connection: _search_facilities(connection, live,
+                                                                         search))
+
+
+def _search_facilities(connection: sa.Connection, live: Any, search: FacilitySearch
+                       ) -> dict[str, Any]:
     now = search.now or datetime.now().astimezone()
     after = decode_cursor(search.cursor)
     params: dict[str, Any] = {}
@@ -157,10 +167,18 @@ def search_facilities(session: Session, live: Any, search: FacilitySearch) -> di
                search.ev_charging is not None, bool(search.provider), search.open_at is not None,
                search.min_free is not None)
 
-    connection = session.connection()
     page: list[tuple[int, float | None]] = []
     readings: dict[int, dict[str, Any] | None] = {}
     want = search.limit + 1
+    plain_near = search.near and not any(filters[2:])
+    found = _near_from_index(connection, search, after, want) if plain_near else None
+    if found is not None:  # the page's rows come with it: one statement in all
+        page, rows_by_id = found
+        more = len(page) > search.limit
+        page = page[:search.limit]
+        items = _facility_items(live, [rows_by_id[i] for i, _ in page], now,
+                                search.stale_after, readings)
+        return _facility_page(items, page, more)
     if search.near:
         rows = connection.execute(_facility_query(*filters), params).all()
         distances = geodesic_distances(search.lat, search.lon, [r.lat for r in rows],  # type: ignore[arg-type]
@@ -189,6 +207,11 @@ def search_facilities(session: Session, live: Any, search: FacilitySearch) -> di
     page = page[:search.limit]
     items = _load_facilities(connection, live, [i for i, _ in page], now, search.stale_after,
                              readings)
+    return _facility_page(items, page, more)
+
+
+def _facility_page(items: list[dict[str, Any]], page: list[tuple[int, float | None]],
+                   more: bool) -> dict[str, Any]:
     for item, (_, distance) in zip(items, page, strict=True):
         if distance is not None:
             item["distance_m"] = round(distance, 1)
@@ -203,6 +226,7 @@ def search_facilities(session: Session, live: Any, search: FacilitySearch) -> di
 
 
 _FACILITY = ParkingFacility.__table__.c
+_ZONE_C = ParkingZone.__table__.c
 _PROVIDER = Provider.__table__
 # What ``facility_dict`` reads for the list form, JSON documents as their text.
 _LIST_COLUMNS = (
@@ -257,6 +281,44 @@ def _facility_query(near: bool, cells: bool, bbox: bool, kinds: bool, ev_chargin
     return query
 
 
+def _near_from_index(connection: sa.Connection, search: FacilitySearch, after: dict[str, Any],
+                     want: int) -> tuple[list[tuple[int, float | None]], dict[int, Any]] | None:
+    # Candidates from this worker's index (static_index.py), ranked exactly as the SQL path
+    # ranks them; the statement that reads the page's rows also tells whether the index is
+    # of the data served now. If not, rebuild and rank again; None (the SQL path) if the
+    # data keeps changing under us.
+    index = static_index.current(connection, "facilities")
+    for _ in range(2):
+        if index is None:
+            index = static_index.rebuild(connection, "facilities")
+        page = _rank_near(index, search, after, want)
+        dialect = connection.dialect.name
+        rows = connection.execute(_facilities_by_id(dialect), {
+            "ids": _id_list_value([i for i, _ in page[:search.limit]], dialect)}).all()
+        if static_index.token_of(rows[0]) == index.token:
+            return page, {row.id: row for row in rows}
+        index = None
+    return None
+
+
+def _rank_near(index: static_index.FacilityPoints, search: FacilitySearch,
+               after: dict[str, Any], want: int) -> list[tuple[int, float | None]]:
+    lat, lon, radius = search.lat, search.lon, search.radius
+    positions = index.in_box(*_box_around(lat, lon, radius))  # type: ignore[arg-type]
+    if not len(positions):
+        return []
+    ids = index.ids[positions]
+    _, _, distances = GEOD.inv(np.full(len(ids), lon), np.full(len(ids), lat),
+                               index.lons[positions], index.lats[positions])
+    keep = distances <= radius
+    if after:
+        last_d, last_i = float(after.get("d", 0.0)), after["i"]
+        keep &= (distances > last_d) | ((distances == last_d) & (ids > last_i))
+    ids, distances = ids[keep], distances[keep]
+    order = np.lexsort((ids, distances))[:want]
+    return list(zip(ids[order].tolist(), distances[order].tolist(), strict=True))
+
+
 def _apply_filters(live: Any, rows: Sequence[Any], search: FacilitySearch, now: datetime,
                    readings: dict[int, dict[str, Any] | None], want: int) -> list[Any]:
     # Filters that need the live store or the opening hours run in Python, in page order.
@@ -308,12 +370,17 @@ def _load_facilities(connection: sa.Connection, live: Any, ids: list[int], now: 
         return []
     # Only the columns of the list form, as plain rows: no ORM objects to build and track.
     by_id = {row.id: row for row in connection.execute(_LOAD_FACILITIES, {"ids": ids})}
-    missing = [i for i in ids if i not in readings]
-    if missing:
-        raws = read_live(live, [(by_id[i].provider_id, by_id[i].source_id) for i in missing])
-        for i, raw in zip(missing, raws, strict=True):
-            readings[i] = present_availability(raw, now, stale_after)
-    return [facility_dict(_decoded(by_id[i]), by_id[i].slug, readings.get(i)) for i in ids]
+    return _facility_items(live, [by_id[i] for i in ids], now, stale_after, readings)
+
+
+def _facility_items(live: Any, rows: list[Any], now: datetime, stale_after: float,
+                    readings: dict[int, dict[str, Any] | None]) -> list[dict[str, Any]]:
+    missing = [row for row in rows if row.id not in readings]
+    if missing:  # one MGET for the page
+        raws = read_live(live, [(row.provider_id, row.source_id) for row in missing])
+        for row, raw in zip(missing, raws, strict=True):
+            readings[row.id] = present_availability(raw, now, stale_after)
+    return [facility_dict(_decoded(row), row.slug, readings.get(row.id)) for row in rows]
 
 
 def _decoded(row: Any) -> SimpleNamespace:
@@ -327,6 +394,34 @@ _LOAD_FACILITIES = (
     .join(_PROVIDER, _PROVIDER.c.id == _FACILITY.provider_id)
     .where(_FACILITY.id.in_(sa.bindparam("ids", expanding=True)))
 )
+
+
+def _id_list_condition(column: Any, dialect: str) -> Any:
+    # "column is one of :ids", the ids bound as ONE text value: the statement text and its
+    # parameter types stay the same whatever the ids, so PostgreSQL runs it as a prepared
+    # statement (psycopg prepares a repeated statement; planning cost more than running it).
+    if dialect == "postgresql":
+        return column == sa.any_(sa.cast(sa.bindparam("ids", type_=sa.Text),
+                                         postgresql.ARRAY(sa.BigInteger)))
+    return column.in_(sa.select(sa.column("value")).select_from(
+        sa.func.json_each(sa.bindparam("ids", type_=sa.Text))))
+
+
+def _id_list_value(ids: Sequence[int], dialect: str) -> str:
+    joined = ",".join(str(int(i)) for i in ids)
+    return f"{{{joined}}}" if dialect == "postgresql" else f"[{joined}]"
+
+
+@functools.cache
+def _facilities_by_id(dialect: str) -> sa.Select:
+    # The page's rows, and the token of the data served now (one row of NULLs when none match).
+    return (
+        sa.select(*static_index.FACILITY_TOKEN, *_LIST_COLUMNS)
+        .select_from(sa.select(sa.literal(1).label("one")).subquery())
+        # flat outer joins: SQLite materialises a nested join (a scan of the whole table)
+        .outerjoin(ParkingFacility.__table__, _id_list_condition(_FACILITY.id, dialect))
+        .outerjoin(_PROVIDER, _PROVIDER.c.id == _FACILITY.provider_id)
+    )
 
 
 def facility_dict(facility: Any, provider_slug: str,
@@ -440,11 +535,7 @@ def _zone_shapes(rows: Sequence[Any]) -> list[Any]:
     shapes = [_SHAPES.get(key) for key in keys]
     missing = [i for i, found in enumerate(shapes) if found is None]
     if missing:
-        texts = [rows[i].geometry for i in missing]
-        try:  # GEOS reads GeoJSON text for all misses at once, several times faster
-            parsed = list(shapely.from_geojson(texts))
-        except shapely.errors.GEOSException:  # anything GEOS is stricter about than shapely
-            parsed = [shape(json.loads(text)) for text in texts]
+        parsed = parse_shapes([rows[i].geometry for i in missing])
         if len(_SHAPES) + len(missing) > _SHAPES_MAX:
             _SHAPES.clear()
         for i, geom in zip(missing, parsed, strict=True):
@@ -452,9 +543,83 @@ def _zone_shapes(rows: Sequence[Any]) -> list[Any]:
     return shapes
 
 
+def parse_shapes(texts: Sequence[str]) -> list[Any]:
+    """Shapely geometries of GeoJSON geometry texts."""
+    try:  # GEOS reads GeoJSON text for all at once, several times faster
+        return list(shapely.from_geojson(texts))
+    except shapely.errors.GEOSException:  # anything GEOS is stricter about than shapely
+        return [shape(json.loads(text)) for text in texts]
+
+
+_ZONE_PAD_DEG = 50.0 / METRES_PER_DEG_LAT  # widest street segment buffer we honour
+
+
 def zones_at(session: Session, lat: float, lon: float) -> list[dict[str, Any]]:
     """Zones that contain the point, or street segments within their width of it (nearest first)."""
-    pad = 50.0 / METRES_PER_DEG_LAT  # widest street segment buffer we honour
+    return run_read_only(session, lambda connection: _zones_at(connection, lat, lon))
+
+
+def _zones_at(connection: sa.Connection, lat: float, lon: float) -> list[dict[str, Any]]:
+    # The hits from this worker's index (static_index.py); the statement that reads their rows
+    # also tells whether the index is of the data served now (as for facilities near a point).
+    index = static_index.current(connection, "zones")
+    for _ in range(2):
+        if index is None:
+            index = static_index.rebuild(connection, "zones")
+        hits = _zone_hits(index, lat, lon)
+        dialect = connection.dialect.name
+        rows = connection.execute(_zones_by_id(dialect), {
+            "ids": _id_list_value([i for _, i in hits], dialect)}).all()
+        if static_index.token_of(rows[0]) == index.token:
+            by_id = {row.id: row for row in rows}
+            return [_zone_at_dict(by_id[i], distance) for distance, i in hits]
+        index = None
+    return _zones_at_sql(connection, lat, lon)
+
+
+def _zone_hits(index: static_index.ZoneShapes, lat: float, lon: float
+               ) -> list[tuple[float, int]]:
+    # The same tests as _zones_at_sql, on the index: (distance, id) of each hit, sorted.
+    pad = _ZONE_PAD_DEG
+    positions = index.meeting(lat, lon, lat - pad, lon - pad * 2, lat + pad, lon + pad * 2)
+    if not len(positions):
+        return []
+    point = Point(lon, lat)
+    hits: list[tuple[float, int]] = []
+    segments: list[tuple[Any, int]] = []
+    for position, geom in zip(positions.tolist(), shapely.from_wkb(index.wkb[positions]),
+                              strict=True):
+        if index.polygon[position]:
+            if geom.covers(point):
+                hits.append((0.0, int(index.ids[position])))
+        else:
+            segments.append((geom, position))
+    if segments:
+        # Street segments: distance in a local equirectangular frame, metres (fine at <50 m),
+        # to the nearest point of each line, for all candidates in one shapely call each.
+        lines = [geom for geom, _ in segments]
+        nearest = shapely.get_coordinates(shapely.line_interpolate_point(
+            lines, shapely.line_locate_point(lines, point)))
+        cos_lat = math.cos(math.radians(lat))
+        for (_, position), (x, y) in zip(segments, nearest.tolist(), strict=True):
+            distance = math.hypot((x - lon) * METRES_PER_DEG_LAT * cos_lat,
+                                  (y - lat) * METRES_PER_DEG_LAT)
+            if distance <= index.reach_m[position]:
+                hits.append((distance, int(index.ids[position])))
+    hits.sort()
+    return hits
+
+
+def _zone_at_dict(row: Any, distance: float) -> dict[str, Any]:
+    zone = zone_dict(row, row.slug)
+    zone.update(geometry=json.loads(row.geometry), tariff=_json(row.tariff),
+                distance_m=round(distance, 1))
+    return zone
+
+
+def _zones_at_sql(connection: sa.Connection, lat: float, lon: float) -> list[dict[str, Any]]:
+    # Candidates by the grid index in SQL: the fallback while the served data keeps changing.
+    pad = _ZONE_PAD_DEG
     min_lat, max_lat, min_lon, max_lon = lat - pad, lat + pad, lon - pad * 2, lon + pad * 2
     cells = zone_cells_meeting(min_lat, min_lon, max_lat, max_lon)
     params = {"min_lat": min_lat, "max_lat": max_lat, "min_lon": min_lon, "max_lon": max_lon,
@@ -464,7 +629,7 @@ def zones_at(session: Session, lat: float, lon: float) -> list[dict[str, Any]]:
     point = Point(lon, lat)
     hits: list[tuple[float, int, Any]] = []
     segments: list[tuple[Any, Any]] = []
-    rows = session.connection().execute(_zones_at_query(cells is not None), params).all()
+    rows = connection.execute(_zones_at_query(cells is not None), params).all()
     # Geometries come as JSON text: parsed only when not cached, or when in the answer.
     for row, geom in zip(rows, _zone_shapes(rows), strict=True):
         if geom.geom_type.endswith("Polygon"):
@@ -486,13 +651,7 @@ def zones_at(session: Session, lat: float, lon: float) -> list[dict[str, Any]]:
             if distance <= segment_reach_m(row.rules):
                 hits.append((distance, row.id, row))
     hits.sort(key=lambda hit: hit[:2])
-    zones = []
-    for distance, _, row in hits:
-        zone = zone_dict(row, row.slug)
-        zone.update(geometry=json.loads(row.geometry), tariff=_json(row.tariff),
-                    distance_m=round(distance, 1))
-        zones.append(zone)
-    return zones
+    return [_zone_at_dict(row, distance) for distance, _, row in hits]
 
 
 def _json(text: str | None) -> Any:
@@ -520,6 +679,20 @@ def _zones_at_query(cells: bool) -> sa.Select:
     if cells:
         query = query.where(z.cell.in_(sa.bindparam("cells", expanding=True)))
     return query
+
+
+@functools.cache
+def _zones_by_id(dialect: str) -> sa.Select:
+    # The hits' rows, and the token of the data served now (one row of NULLs when none match).
+    return (
+        sa.select(*static_index.ZONE_TOKEN,
+                  *(sa.cast(_ZONE_C[name], sa.Text).label(name) if name in ("geometry", "tariff")
+                    else _ZONE_C[name] for name in _ZONE_COLUMNS),
+                  _PROVIDER.c.slug)
+        .select_from(sa.select(sa.literal(1).label("one")).subquery())
+        .outerjoin(ParkingZone.__table__, _id_list_condition(_ZONE_C.id, dialect))
+        .outerjoin(_PROVIDER, _PROVIDER.c.id == _ZONE_C.provider_id)
+    )
 
 
 def zones_in_bbox(session: Session, bbox: tuple[float, float, float, float], *, limit: int,
@@ -571,7 +744,8 @@ def zone_dict(zone: Any, provider_slug: str) -> dict[str, Any]:
 def get_zone(session: Session, zone_id: str) -> dict[str, Any]:
     """One served zone, or a 404 problem."""
     slug, source_id = split_public_id(zone_id)
-    row = session.connection().execute(_GET_ZONE, {"slug": slug, "source_id": source_id}).first()
+    row = run_read_only(session, lambda connection: connection.execute(
+        _GET_ZONE, {"slug": slug, "source_id": source_id}).first())
     if row is None:
         raise Problem(404, "not-found", "Not Found", f"No parking zone {zone_id!r}.")
     return zone_dict(row, row.slug)

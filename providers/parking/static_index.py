@@ -1,0 +1,207 @@
+"""A per-worker, in-memory index of the served facility points and zone shapes.
+
+Static parking data changes only when a feed version is activated, yet a near or zone lookup
+through SQL pays a candidate query on every request. Each worker therefore keeps the points
+of the served facilities and the shapes of the served zones in shapely STR-trees, and asks
+SQL only for the rows of the answer. That same statement also returns the *token* of the
+served data (the active feed versions with their content digest and activation time, and the
+highest row id), so an index built at another token is noticed in the very request that
+would have used it: the worker rebuilds it and answers again. No request is ever answered
+from an index of data that is no longer served, whichever process activated the new version.
+
+Memory per worker at 100,000 facilities and 100,000 street segments: see docs/parking.md.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import shapely
+import sqlalchemy as sa
+
+from providers.models import FeedVersion
+from providers.parking.grid import cells_in_box, segment_reach_m, zone_cells_meeting
+from providers.parking.live import active_version_ids
+from providers.parking.models import ParkingFacility, ParkingZone
+
+_F = ParkingFacility.__table__.c
+_Z = ParkingZone.__table__.c
+_V = FeedVersion.__table__.c
+
+# The served versions, each as "id:digest:activation time" (order-free: sorted in Python).
+# An id alone is not enough: SQLite hands a rolled-back id out again.
+_VERSIONS = sa.select(sa.func.aggregate_strings(
+    sa.cast(_V.id, sa.Text) + ":" + _V.content_sha256 + ":"
+    + sa.func.coalesce(sa.cast(_V.imported_at, sa.Text), ""), ",")
+).where(_V.status == "active").scalar_subquery()
+# Rows are written under a version before it is served, so a higher id means new rows.
+_MAX_FACILITY = sa.select(sa.func.max(_F.id)).scalar_subquery()
+_MAX_ZONE = sa.select(sa.func.max(_Z.id)).scalar_subquery()
+FACILITY_TOKEN = (_VERSIONS.label("token_versions"), _MAX_FACILITY.label("token_max"))
+ZONE_TOKEN = (_VERSIONS.label("token_versions"), _MAX_ZONE.label("token_max"))
+
+
+def token_of(row: Any) -> tuple[str, int]:
+    """The data token a row selected with ``FACILITY_TOKEN`` / ``ZONE_TOKEN`` carries."""
+    versions = row.token_versions or ""
+    return ",".join(sorted(versions.split(","))), row.token_max or 0
+
+
+@dataclass(frozen=True)
+class FacilityPoints:
+    """The served facilities' ids and coordinates in numpy arrays, sorted by grid cell."""
+
+    token: tuple[str, int]
+    cells: np.ndarray
+    ids: np.ndarray
+    lats: np.ndarray
+    lons: np.ndarray
+
+    def in_box(self, min_lat: float, min_lon: float, max_lat: float, max_lon: float
+               ) -> np.ndarray:
+        """Positions of the facilities inside the box (edges included)."""
+        positions = _in_cells(self.cells, cells_in_box(min_lat, min_lon, max_lat, max_lon))
+        lats, lons = self.lats[positions], self.lons[positions]
+        return positions[(lats >= min_lat) & (lats <= max_lat) & (lons >= min_lon)
+                         & (lons <= max_lon)]
+
+
+@dataclass(frozen=True)
+class ZoneShapes:
+    """The served zones' ids, bounds, reach boxes and geometries (WKB), sorted by grid cell."""
+
+    token: tuple[str, int]
+    cells: np.ndarray
+    ids: np.ndarray
+    bounds: np.ndarray  # rows of min_lat, min_lon, max_lat, max_lon
+    reach: np.ndarray  # rows of grid.zone_reach: min_lat, min_lon, max_lat, max_lon
+    reach_m: np.ndarray  # street segments: how far from the line a point matches (NaN: never)
+    polygon: np.ndarray  # bool: matches the points it covers (else a street segment)
+    wkb: np.ndarray  # geometries as WKB (a fifth of the memory of parsed ones), parsed per hit
+
+    def meeting(self, lat: float, lon: float, min_lat: float, min_lon: float, max_lat: float,
+                max_lon: float) -> np.ndarray:
+        """Positions of the zones whose reach box holds the point and whose bounds meet the box."""
+        positions = _in_cells(self.cells, zone_cells_meeting(min_lat, min_lon, max_lat,
+                                                              max_lon))
+        reach, bounds = self.reach[positions], self.bounds[positions]
+        return positions[(reach[:, 0] <= lat) & (reach[:, 2] >= lat) & (reach[:, 1] <= lon)
+                         & (reach[:, 3] >= lon) & (bounds[:, 0] <= max_lat)
+                         & (bounds[:, 2] >= min_lat) & (bounds[:, 1] <= max_lon)
+                         & (bounds[:, 3] >= min_lon)]
+
+
+def _in_cells(sorted_cells: np.ndarray, cells: list[int] | None) -> np.ndarray:
+    # Positions of the rows in these cells (binary search each); None: every row.
+    if cells is None:
+        return np.arange(len(sorted_cells))
+    wanted = np.asarray(cells, dtype=np.int64)
+    starts = np.searchsorted(sorted_cells, wanted, side="left")
+    ends = np.searchsorted(sorted_cells, wanted, side="right")
+    found = ends > starts
+    if not found.any():
+        return np.empty(0, dtype=np.int64)
+    return np.concatenate([np.arange(a, b) for a, b in zip(starts[found].tolist(),
+                                                           ends[found].tolist(), strict=True)])
+
+
+_FACILITY_ROWS = (
+    sa.select(*FACILITY_TOKEN, _F.id, _F.lat, _F.lon, _F.cell)
+    # one statement, one snapshot: the token row comes even when no facility is served
+    .select_from(sa.select(sa.literal(1).label("one")).subquery())
+    .outerjoin(ParkingFacility.__table__, _F.feed_version_id.in_(active_version_ids()))
+)
+_ZONE_ROWS = (
+    sa.select(*ZONE_TOKEN, _Z.id, _Z.min_lat, _Z.min_lon, _Z.max_lat, _Z.max_lon,
+              _Z.reach_min_lat, _Z.reach_min_lon, _Z.reach_max_lat, _Z.reach_max_lon, _Z.cell,
+              sa.cast(_Z.geometry, sa.Text).label("geometry"), _Z.rules)
+    .select_from(sa.select(sa.literal(1).label("one")).subquery())
+    .outerjoin(ParkingZone.__table__, _Z.feed_version_id.in_(active_version_ids()))
+)
+
+_BATCH = 5000
+_lock = threading.Lock()
+# (database URL, kind) -> index; replaced whole, never changed in place
+_INDEXES: dict[tuple[str, str], Any] = {}
+
+
+def current(connection: sa.Connection, kind: str) -> Any:
+    """The index of ``kind`` ("facilities" or "zones") last built for this database, if any."""
+    return _INDEXES.get((_database(connection), kind))
+
+
+def rebuild(connection: sa.Connection, kind: str) -> Any:
+    """Read the served points or shapes afresh and keep them as this database's index."""
+    index = (_build_facilities if kind == "facilities" else _build_zones)(connection)
+    with _lock:
+        _INDEXES[(_database(connection), kind)] = index
+    return index
+
+
+def forget() -> None:
+    """Drop every index (they are rebuilt on the next lookup)."""
+    with _lock:
+        _INDEXES.clear()
+
+
+def _database(connection: sa.Connection) -> str:
+    return connection.engine.url.render_as_string(hide_password=True)
+
+
+def _build_facilities(connection: sa.Connection) -> FacilityPoints:
+    rows = connection.execute(_FACILITY_ROWS).all()
+    token = token_of(rows[0])
+    rows = [row for row in rows if row.id is not None]
+    ids = np.fromiter((row.id for row in rows), dtype=np.int64, count=len(rows))
+    lats = np.fromiter((row.lat for row in rows), dtype=np.float64, count=len(rows))
+    lons = np.fromiter((row.lon for row in rows), dtype=np.float64, count=len(rows))
+    cells = np.fromiter((row.cell for row in rows), dtype=np.int64, count=len(rows))
+    order = np.argsort(cells, kind="stable")
+    return FacilityPoints(token, cells[order], ids[order], lats[order], lons[order])
+
+
+def _build_zones(connection: sa.Connection) -> ZoneShapes:
+    from providers.parking.queries import parse_shapes
+
+    token: tuple[str, int] | None = None
+    ids, cells, bounds, reach, reach_m, polygon, wkb = [], [], [], [], [], [], []
+    # in batches: 100,000 geometry texts at once would need several times the index's memory
+    for batch in connection.execute(_ZONE_ROWS).partitions(_BATCH):
+        if token is None:
+            token = token_of(batch[0])
+        batch = [row for row in batch if row.id is not None]
+        if not batch:
+            continue
+        shapes = parse_shapes([row.geometry for row in batch])
+        for row, geometry in zip(batch, shapes, strict=True):
+            ids.append(row.id)
+            cells.append(row.cell)
+            bounds.append((row.min_lat, row.min_lon, row.max_lat, row.max_lon))
+            reach.append((row.reach_min_lat, row.reach_min_lon, row.reach_max_lat,
+                          row.reach_max_lon))
+            is_polygon = geometry.geom_type.endswith("Polygon")
+            polygon.append(is_polygon)
+            reach_m.append(0.0 if is_polygon else _reach_m(row.rules))
+        wkb.extend(shapely.to_wkb(shapes).tolist())
+    assert token is not None  # the token row always comes  # noqa: S101
+    order = np.argsort(np.asarray(cells, dtype=np.int64), kind="stable")
+    wkb_array = np.empty(len(wkb), dtype=object)
+    wkb_array[:] = wkb
+    return ZoneShapes(token, np.asarray(cells, dtype=np.int64)[order],
+                      np.asarray(ids, dtype=np.int64)[order],
+                      np.asarray(bounds, dtype=np.float64).reshape(-1, 4)[order],
+                      np.asarray(reach, dtype=np.float64).reshape(-1, 4)[order],
+                      np.asarray(reach_m, dtype=np.float64)[order],
+                      np.asarray(polygon, dtype=bool)[order], wkb_array[order])
+
+
+def _reach_m(rules: Any) -> float:
+    # A width that is no number matches no point (the SQL lookup failed on it).
+    try:
+        return segment_reach_m(rules)
+    except (TypeError, ValueError, AttributeError):
+        return math.nan
