@@ -17,6 +17,7 @@ import itertools
 import math
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -1144,25 +1145,43 @@ def _fast_blocks(t: _Table, fields: tuple[str, ...],
         include_columns=[names[i] for i in used],
         column_types={names[i]: pa.string() for i in used}, strings_can_be_null=False,
         check_utf8=False)
-    while (taken := blocks.next_block()) is not None:
-        start, block, lines = taken
+    def read(block: bytes) -> Any:
         try:
-            table = pacsv.read_csv(
+            return pacsv.read_csv(
                 pa.py_buffer(block),
                 read_options=pacsv.ReadOptions(column_names=names, use_threads=False,
                                                block_size=len(block) + 1),
                 parse_options=quoted if b'"' in block else plain,
                 convert_options=convert_options)
-            columns = {f: table.column(names[idx[f]]).combine_chunks()
-                       for f in fields if f in idx}
-            batch = check(columns, table.num_rows)
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            return None
+
+    def fetch() -> tuple[tuple[int, bytes, int], Any] | None:
+        taken = blocks.next_block()
+        return None if taken is None else (taken, read(taken[1]))
+
+    # The next block is inflated and parsed (both without the GIL) while this one is checked.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="gtfs-read") as pool:
+        pending = pool.submit(fetch)
+        while (got := pending.result()) is not None:
+            taken, table = got
+            pending = pool.submit(fetch)
             batch = None
-        if batch is None:
-            blocks.give_back(start, block, lines)
-            return
-        if batch.num_rows:
-            yield batch
+            if table is not None:
+                try:
+                    columns = {f: table.column(names[idx[f]]).combine_chunks()
+                               for f in fields if f in idx}
+                    batch = check(columns, table.num_rows)
+                except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+                    batch = None
+            if batch is None:  # the row loop reads on from this block (and the one ahead)
+                ahead = pending.result()
+                if ahead is not None:
+                    blocks.give_back(*ahead[0])
+                blocks.give_back(*taken)
+                return
+            if batch.num_rows:
+                yield batch
 
 
 def _take_new_sequences(taken: dict[str, range | frozenset[int]], codes: Any, names: list[str],
