@@ -41,6 +41,8 @@ PARTITIONED = frozenset({"transit_stop_time"})
 PRUNE_LOCK_TIMEOUT = "500ms"
 # Batches (about 1 MB of CSV each) parsed ahead of the database write, see ``prefetched``.
 PREFETCH_BATCHES = 2
+# SQLite page cache (KiB) while a big table is inserted, see ``insert_rows``.
+BULK_CACHE_KIB = 32 * 1024
 
 
 class TransitFeedWriter:
@@ -346,8 +348,13 @@ def insert_rows(session: Session, table: str, columns: tuple[str, ...],
     marks = ", ".join("?" for _ in columns)
     sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})"  # noqa: S608
     cursor = driver.cursor()  # type: ignore[union-attr]
+    restore = None
     try:
         if isinstance(rows, _BatchRows) and version_id is not None:
+            # Each row lands at a random place of the departures index: a page cache bigger
+            # than the default 2 MB saves re-reading its pages (about a tenth of the time).
+            cache = restore = cursor.execute("PRAGMA cache_size").fetchone()[0]
+            cursor.execute(f"PRAGMA cache_size = {min(int(cache), -BULK_CACHE_KIB)}")
             literal = (f"INSERT INTO {table} ({', '.join(columns)}) "  # noqa: S608
                        f"VALUES ({int(version_id)}, {', '.join('?' for _ in columns[1:])})")
             for batch in rows.batches:
@@ -361,4 +368,6 @@ def insert_rows(session: Session, table: str, columns: tuple[str, ...],
             return
         cursor.executemany(sql, rows)
     finally:
+        if restore is not None:
+            cursor.execute(f"PRAGMA cache_size = {int(restore)}")
         cursor.close()
