@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -109,19 +110,56 @@ def _in_cells(sorted_cells: np.ndarray, cells: list[int] | None) -> np.ndarray:
                                                            ends[found].tolist(), strict=True)])
 
 
-_FACILITY_ROWS = (
-    sa.select(*FACILITY_TOKEN, _F.id, _F.lat, _F.lon, _F.cell)
-    # one statement, one snapshot: the token row comes even when no facility is served
-    .select_from(sa.select(sa.literal(1).label("one")).subquery())
-    .outerjoin(ParkingFacility.__table__, _F.feed_version_id.in_(active_version_ids()))
-)
-_ZONE_ROWS = (
-    sa.select(*ZONE_TOKEN, _Z.id, _Z.min_lat, _Z.min_lon, _Z.max_lat, _Z.max_lon,
-              _Z.reach_min_lat, _Z.reach_min_lon, _Z.reach_max_lat, _Z.reach_max_lon, _Z.cell,
-              sa.cast(_Z.geometry, sa.Text).label("geometry"), _Z.rules)
-    .select_from(sa.select(sa.literal(1).label("one")).subquery())
-    .outerjoin(ParkingZone.__table__, _Z.feed_version_id.in_(active_version_ids()))
-)
+def _chunk_query(table: sa.Table, token: tuple[Any, ...], *columns: Any) -> sa.Select:
+    # The next chunk of served rows in id order after :after, each row with the data token;
+    # a lone token row when none is left. Chunks, not one statement: a whole table's result
+    # at once stays in the allocator's memory long after the index is built.
+    chunk = (sa.select(*columns).where(table.c.feed_version_id.in_(active_version_ids()),
+                                       table.c.id > sa.bindparam("after"))
+             .order_by(table.c.id).limit(sa.bindparam("size")).subquery())
+    return (sa.select(*token, *chunk.c)
+            .select_from(sa.select(sa.literal(1).label("one")).subquery())
+            .outerjoin(chunk, sa.true()))
+
+
+_FACILITY_CHUNK = _chunk_query(ParkingFacility.__table__, FACILITY_TOKEN, _F.id, _F.lat,
+                               _F.lon, _F.cell)
+_ZONE_CHUNK = _chunk_query(
+    ParkingZone.__table__, ZONE_TOKEN, _Z.id, _Z.min_lat, _Z.min_lon, _Z.max_lat, _Z.max_lon,
+    _Z.reach_min_lat, _Z.reach_min_lon, _Z.reach_max_lat, _Z.reach_max_lon, _Z.cell,
+    sa.cast(_Z.geometry, sa.Text).label("geometry"), _Z.rules)
+
+
+def _chunks(connection: sa.Connection, query: sa.Select
+            ) -> Iterator[tuple[tuple[str, int], list[Any]]]:
+    # Every served row, chunk by chunk, each chunk with the token it was read at.
+    after = 0
+    while True:
+        rows = connection.execute(query, {"after": after, "size": _BATCH}).all()
+        token = token_of(rows[0])
+        rows = [row for row in rows if row.id is not None]
+        yield token, rows
+        if len(rows) < _BATCH:
+            return
+        after = rows[-1].id
+
+
+def _consistent_chunks(connection: sa.Connection, query: sa.Select, start: Callable[[], None]
+                       ) -> Iterator[tuple[tuple[str, int], list[Any]]]:
+    # The chunks are separate statements: when a new version became served meanwhile, call
+    # ``start`` (the builder forgets what it read) and read again from the first chunk.
+    while True:
+        start()
+        first = None
+        for token, rows in _chunks(connection, query):
+            if first is None:
+                first = token
+            elif token != first:
+                break
+            yield token, rows
+        else:
+            return
+
 
 _BATCH = 5000
 _lock = threading.Lock()
@@ -153,9 +191,11 @@ def _database(connection: sa.Connection) -> str:
 
 
 def _build_facilities(connection: sa.Connection) -> FacilityPoints:
-    rows = connection.execute(_FACILITY_ROWS).all()
-    token = token_of(rows[0])
-    rows = [row for row in rows if row.id is not None]
+    token: tuple[str, int] = ("", 0)
+    rows: list[Any] = []
+    for read_at, chunk in _consistent_chunks(connection, _FACILITY_CHUNK, rows.clear):
+        token = read_at
+        rows += chunk
     ids = np.fromiter((row.id for row in rows), dtype=np.int64, count=len(rows))
     lats = np.fromiter((row.lat for row in rows), dtype=np.float64, count=len(rows))
     lons = np.fromiter((row.lon for row in rows), dtype=np.float64, count=len(rows))
@@ -167,17 +207,19 @@ def _build_facilities(connection: sa.Connection) -> FacilityPoints:
 def _build_zones(connection: sa.Connection) -> ZoneShapes:
     from providers.parking.queries import parse_shapes
 
-    token: tuple[str, int] | None = None
-    ids, cells, bounds, reach, reach_m, polygon, wkb = [], [], [], [], [], [], []
-    # in batches: 100,000 geometry texts at once would need several times the index's memory
-    for batch in connection.execute(_ZONE_ROWS).partitions(_BATCH):
-        if token is None:
-            token = token_of(batch[0])
-        batch = [row for row in batch if row.id is not None]
-        if not batch:
-            continue
-        shapes = parse_shapes([row.geometry for row in batch])
-        for row, geometry in zip(batch, shapes, strict=True):
+    token: tuple[str, int] = ("", 0)
+    columns: list[list[Any]] = [[] for _ in range(7)]
+
+    def start() -> None:
+        for column in columns:
+            column.clear()
+
+    ids, cells, bounds, reach, reach_m, polygon, wkb = columns
+    # chunk by chunk: only the compact form of each zone is kept (WKB, not text or rows)
+    for read_at, chunk in _consistent_chunks(connection, _ZONE_CHUNK, start):
+        token = read_at
+        shapes = parse_shapes([row.geometry for row in chunk])
+        for row, geometry in zip(chunk, shapes, strict=True):
             ids.append(row.id)
             cells.append(row.cell)
             bounds.append((row.min_lat, row.min_lon, row.max_lat, row.max_lon))
@@ -187,7 +229,6 @@ def _build_zones(connection: sa.Connection) -> ZoneShapes:
             polygon.append(is_polygon)
             reach_m.append(0.0 if is_polygon else _reach_m(row.rules))
         wkb.extend(shapely.to_wkb(shapes).tolist())
-    assert token is not None  # the token row always comes  # noqa: S101
     order = np.argsort(np.asarray(cells, dtype=np.int64), kind="stable")
     wkb_array = np.empty(len(wkb), dtype=object)
     wkb_array[:] = wkb

@@ -104,3 +104,15 @@ def test_forget_drops_the_index_and_the_next_lookup_rebuilds_it(session, redis, 
     assert near(session, redis, 50.0, 7.0) == ["testcity:a"]
     assert [z["id"] for z in zones_at(session, 50.0, 9.0005)] == ["zonecity:s1"]
     assert static_index.current(session.connection(), kind) is not None
+
+
+def test_an_index_read_in_several_chunks_holds_every_served_row(session, redis, monkeypatch):
+    monkeypatch.setattr(static_index, "_BATCH", 2)  # 5 lots and 3 zones: 3 and 2 chunks
+    import_lots(session, redis, [lot(f"l{i}", 50.0 + i * 0.0005, 7.0) for i in range(5)])
+    import_zones_csv(session, redis, [f"s1;Main street;{SEGMENT};", f"s2;Moved;{MOVED};",
+                                      f"p1;Square;{SQUARE};"])
+    static_index.forget()
+    assert near(session, redis, 50.0, 7.0, radius=1000) == [f"testcity:l{i}" for i in range(5)]
+    assert len(static_index.current(session.connection(), "facilities").ids) == 5
+    assert [z["id"] for z in zones_at(session, 50.0205, 9.0005)] == ["zonecity:p1"]
+    assert len(static_index.current(session.connection(), "zones").ids) == 3
