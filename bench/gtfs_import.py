@@ -7,10 +7,10 @@ SQLite and on PostgreSQL; PostgreSQL ``COPY`` of the same stop_times rows into a
 ceiling); and ``gtfs_kit.read_feed`` of the same zip (a peer that only parses into pandas), next
 to our adapter's parse alone (validation included, no database; stop_times consumed in the
 batches the writers take: Arrow tables from the vectorised path, not converted to Python
-tuples). Every
-module is imported before the cases fork, so no case pays for an import. On a shared, loaded
-machine wall times swing; ``--repeat N`` runs the cases N times, interleaved, and shows the best,
-and the CPU column (this process only, the PostgreSQL server's work is not in it) is steadier.
+tuples). Every module is imported before the cases fork, so no case pays for an import. On a
+shared, loaded machine wall times swing; ``--repeat N`` runs the cases N times, interleaved, and
+shows the best, and the CPU column (this process only, the PostgreSQL server's work is not in
+it) is steadier.
 
     .venv/bin/python bench/gtfs_import.py [--feeds hart,nyc] [--repeat 3] [--pg postgresql://postgres@127.0.0.1:5432/postgres]
 """
