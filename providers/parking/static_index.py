@@ -14,6 +14,8 @@ Memory per worker at 100,000 facilities and 100,000 street segments: see docs/pa
 
 from __future__ import annotations
 
+import functools
+import json
 import math
 import threading
 from collections.abc import Callable, Iterator
@@ -127,7 +129,7 @@ _FACILITY_CHUNK = _chunk_query(ParkingFacility.__table__, FACILITY_TOKEN, _F.id,
 _ZONE_CHUNK = _chunk_query(
     ParkingZone.__table__, ZONE_TOKEN, _Z.id, _Z.min_lat, _Z.min_lon, _Z.max_lat, _Z.max_lon,
     _Z.reach_min_lat, _Z.reach_min_lon, _Z.reach_max_lat, _Z.reach_max_lon, _Z.cell,
-    sa.cast(_Z.geometry, sa.Text).label("geometry"), _Z.rules)
+    sa.cast(_Z.geometry, sa.Text).label("geometry"), sa.cast(_Z.rules, sa.Text).label("rules"))
 
 
 def _chunks(connection: sa.Connection, query: sa.Select
@@ -192,57 +194,66 @@ def _database(connection: sa.Connection) -> str:
 
 def _build_facilities(connection: sa.Connection) -> FacilityPoints:
     token: tuple[str, int] = ("", 0)
-    rows: list[Any] = []
-    for read_at, chunk in _consistent_chunks(connection, _FACILITY_CHUNK, rows.clear):
+    parts: list[np.ndarray] = []
+    for read_at, chunk in _consistent_chunks(connection, _FACILITY_CHUNK, parts.clear):
         token = read_at
-        rows += chunk
-    ids = np.fromiter((row.id for row in rows), dtype=np.int64, count=len(rows))
-    lats = np.fromiter((row.lat for row in rows), dtype=np.float64, count=len(rows))
-    lons = np.fromiter((row.lon for row in rows), dtype=np.float64, count=len(rows))
-    cells = np.fromiter((row.cell for row in rows), dtype=np.int64, count=len(rows))
-    order = np.argsort(cells, kind="stable")
-    return FacilityPoints(token, cells[order], ids[order], lats[order], lons[order])
+        if chunk:  # columns: token (2), id, lat, lon, cell
+            parts.append(np.array([row[2:] for row in chunk], dtype=np.float64))
+    table = np.concatenate(parts) if parts else np.empty((0, 4))
+    order = np.argsort(table[:, 3].astype(np.int64), kind="stable")
+    table = table[order]
+    return FacilityPoints(token, table[:, 3].astype(np.int64), table[:, 0].astype(np.int64),
+                          table[:, 1].copy(), table[:, 2].copy())
 
 
 def _build_zones(connection: sa.Connection) -> ZoneShapes:
     from providers.parking.queries import parse_shapes
 
     token: tuple[str, int] = ("", 0)
-    columns: list[list[Any]] = [[] for _ in range(7)]
+    numbers: list[np.ndarray] = []  # id, bounds (4), reach box (4), cell
+    reach_m: list[np.ndarray] = []
+    polygon: list[np.ndarray] = []
+    wkb: list[np.ndarray] = []
 
     def start() -> None:
-        for column in columns:
-            column.clear()
+        for part in (numbers, reach_m, polygon, wkb):
+            part.clear()
 
-    ids, cells, bounds, reach, reach_m, polygon, wkb = columns
     # chunk by chunk: only the compact form of each zone is kept (WKB, not text or rows)
     for read_at, chunk in _consistent_chunks(connection, _ZONE_CHUNK, start):
         token = read_at
+        if not chunk:
+            continue
+        numbers.append(np.array([row[2:12] for row in chunk], dtype=np.float64))
         shapes = parse_shapes([row.geometry for row in chunk])
-        for row, geometry in zip(chunk, shapes, strict=True):
-            ids.append(row.id)
-            cells.append(row.cell)
-            bounds.append((row.min_lat, row.min_lon, row.max_lat, row.max_lon))
-            reach.append((row.reach_min_lat, row.reach_min_lon, row.reach_max_lat,
-                          row.reach_max_lon))
-            is_polygon = geometry.geom_type.endswith("Polygon")
-            polygon.append(is_polygon)
-            reach_m.append(0.0 if is_polygon else _reach_m(row.rules))
-        wkb.extend(shapely.to_wkb(shapes).tolist())
-    order = np.argsort(np.asarray(cells, dtype=np.int64), kind="stable")
-    wkb_array = np.empty(len(wkb), dtype=object)
-    wkb_array[:] = wkb
-    return ZoneShapes(token, np.asarray(cells, dtype=np.int64)[order],
-                      np.asarray(ids, dtype=np.int64)[order],
-                      np.asarray(bounds, dtype=np.float64).reshape(-1, 4)[order],
-                      np.asarray(reach, dtype=np.float64).reshape(-1, 4)[order],
-                      np.asarray(reach_m, dtype=np.float64)[order],
-                      np.asarray(polygon, dtype=bool)[order], wkb_array[order])
+        is_polygon = np.isin(shapely.get_type_id(shapes), _POLYGON_TYPES)
+        polygon.append(is_polygon)
+        reach_m.append(np.array([0.0 if flat else _reach_m(row.rules)
+                                 for row, flat in zip(chunk, is_polygon.tolist(), strict=True)],
+                                dtype=np.float64))
+        wkb.append(shapely.to_wkb(shapes))
+    if not numbers:
+        numbers.append(np.empty((0, 10)))
+        reach_m.append(np.empty(0))
+        polygon.append(np.empty(0, dtype=bool))
+        wkb.append(np.empty(0, dtype=object))
+    table = np.concatenate(numbers)
+    order = np.argsort(table[:, 9].astype(np.int64), kind="stable")
+    table = table[order]
+    return ZoneShapes(token, table[:, 9].astype(np.int64), table[:, 0].astype(np.int64),
+                      table[:, 1:5].copy(), table[:, 5:9].copy(),
+                      np.concatenate(reach_m)[order], np.concatenate(polygon)[order],
+                      np.concatenate(wkb)[order])
 
 
-def _reach_m(rules: Any) -> float:
-    # A width that is no number matches no point (the SQL lookup failed on it).
+_POLYGON_TYPES = (3, 6)  # shapely type ids of Polygon and MultiPolygon
+
+
+@functools.lru_cache(maxsize=1024)
+def _reach_m(rules: str | None) -> float:
+    # Rules come as JSON text: most zones of a feed share one, so it is decoded once. A width
+    # that is no number matches no point (the SQL lookup failed on it).
     try:
-        return segment_reach_m(rules)
+        return segment_reach_m(None if rules is None else json.loads(rules))
     except (TypeError, ValueError, AttributeError):
         return math.nan
