@@ -14,11 +14,12 @@ import binascii
 import functools
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
 import shapely
@@ -30,7 +31,7 @@ from sqlalchemy.orm import Session
 
 from app.db import run_read_only
 from app.errors import Problem
-from providers.models import Provider
+from providers.models import Feed, FeedVersion, Provider
 from providers.parking import static_index
 from providers.parking.grid import (
     METRES_PER_DEG_LAT,
@@ -47,6 +48,7 @@ from providers.parking.tariff import TariffError, quote
 
 GEOD = Geod(ellps="WGS84")
 DEFAULT_STALE_AFTER_SECONDS = 900
+DEFAULT_TIMEZONE = "Europe/Berlin"
 _SCAN_BATCH = 500
 _SHAPES: dict[tuple[Any, ...], Any] = {}
 _SHAPES_MAX = 200_000
@@ -179,6 +181,7 @@ def _search_facilities(connection: sa.Connection, live: Any, search: FacilitySea
         items = _facility_items(live, [rows_by_id[i] for i, _ in page], now,
                                 search.stale_after, readings)
         return _facility_page(items, page, more)
+    timezones = version_timezones(connection) if search.open_at is not None else None
     if search.near:
         rows = connection.execute(_facility_query(*filters), params).all()
         distances = geodesic_distances(search.lat, search.lon, [r.lat for r in rows],  # type: ignore[arg-type]
@@ -188,7 +191,8 @@ def _search_facilities(connection: sa.Connection, live: Any, search: FacilitySea
         if after:
             position = (float(after.get("d", 0.0)), after["i"])
             ranked = [(d, r) for d, r in ranked if (d, r.id) > position]
-        kept = _apply_filters(live, [r for _, r in ranked], search, now, readings, want)
+        kept = _apply_filters(live, [r for _, r in ranked], search, now, readings, want,
+                              timezones)
         by_id = {r.id: d for d, r in ranked}
         page = [(r.id, by_id[r.id]) for r in kept]
     else:
@@ -198,7 +202,8 @@ def _search_facilities(connection: sa.Connection, live: Any, search: FacilitySea
                                        {**params, "after": last}).all()
             if not batch:
                 break
-            kept = _apply_filters(live, batch, search, now, readings, want - len(page))
+            kept = _apply_filters(live, batch, search, now, readings, want - len(page),
+                                  timezones)
             page.extend((r.id, None) for r in kept)
             last = batch[-1].id
             if len(batch) < _SCAN_BATCH:
@@ -252,8 +257,8 @@ def _facility_query(near: bool, cells: bool, bbox: bool, kinds: bool, ev_chargin
     columns = [c.id, c.lat, c.lon]
     if min_free:  # the live store's key
         columns += [c.provider_id, c.source_id]
-    if open_at:
-        columns.append(c.opening_times)
+    if open_at:  # the version leads to its feed's time zone
+        columns += [c.opening_times, c.feed_version_id]
     # "+ 0" keeps SQLite's planner off the version index (every row of a big active version
     # matches that one); PostgreSQL plans it the same either way.
     query = sa.select(*columns).where((c.feed_version_id + 0).in_(active_version_ids()))
@@ -320,10 +325,12 @@ def _rank_near(index: static_index.FacilityPoints, search: FacilitySearch,
 
 
 def _apply_filters(live: Any, rows: Sequence[Any], search: FacilitySearch, now: datetime,
-                   readings: dict[int, dict[str, Any] | None], want: int) -> list[Any]:
+                   readings: dict[int, dict[str, Any] | None], want: int,
+                   timezones: dict[int, str] | None = None) -> list[Any]:
     # Filters that need the live store or the opening hours run in Python, in page order.
     if search.min_free is None and search.open_at is None:
         return list(rows[:want])
+    timezones = timezones or {}
     kept: list[Any] = []
     for start in range(0, len(rows), _SCAN_BATCH):
         chunk = rows[start:start + _SCAN_BATCH]
@@ -336,12 +343,45 @@ def _apply_filters(live: Any, rows: Sequence[Any], search: FacilitySearch, now: 
                 free = _live_free(readings.get(r.id))
                 if free is None or free < search.min_free:
                     continue
-            if search.open_at is not None and not is_open_at(r.opening_times, search.open_at):
+            if search.open_at is not None and not is_open_at(
+                    r.opening_times, search.open_at,
+                    timezones.get(r.feed_version_id, DEFAULT_TIMEZONE)):
                 continue
             kept.append(r)
             if len(kept) >= want:
                 return kept
     return kept
+
+
+def feed_timezone(config: Mapping[str, Any] | None) -> str:
+    """The IANA time zone a feed's local times (opening hours) are in.
+
+    The feed's ``timezone`` setting, else its mapping's (docs/parking.md), else Europe/Berlin;
+    a name the time zone database does not know counts as unset.
+    """
+    config = config or {}
+    mapping = config.get("mapping")
+    for value in (config.get("timezone"),
+                  mapping.get("timezone") if isinstance(mapping, Mapping) else None):
+        if isinstance(value, str) and value:
+            try:
+                ZoneInfo(value)
+            except (ZoneInfoNotFoundError, ValueError):
+                continue
+            return value
+    return DEFAULT_TIMEZONE
+
+
+def version_timezones(connection: sa.Connection) -> dict[int, str]:
+    """The time zone of each active version's feed, by version id."""
+    return {version_id: feed_timezone(config)
+            for version_id, config in connection.execute(_ACTIVE_FEED_CONFIGS)}
+
+
+_ACTIVE_FEED_CONFIGS = (
+    sa.select(FeedVersion.id, Feed.config).join(Feed, Feed.id == FeedVersion.feed_id)
+    .where(FeedVersion.status == "active")
+)
 
 
 def _box_around(lat: float, lon: float, radius: float) -> tuple[float, float, float, float]:
