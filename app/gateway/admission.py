@@ -28,7 +28,9 @@ from app.gateway.identity import PlanLimits
 OK, RATE_LIMITED, QUOTA_EXCEEDED, FORCED_REJECT = 0, 1, 2, 3
 
 # KEYS: rate (TAT), quota (month), bucket (minute hash)
-# ARGV: mode ("admit"|"reject"), emission interval µs, burst, quota (-1: none), product,
+# ARGV: mode ("admit"; "reject": count a rejection; "refuse": count a rejection and report the
+#       state of the limits without consuming them), emission interval µs, burst, quota
+#       (-1: none), product,
 #       quota key TTL s, organisation id, status class of a rejection
 # Returns one string "allowed reason remaining micros used" (one bulk reply: cheaper for the
 # client to read than an array of five integers).
@@ -39,7 +41,8 @@ OK, RATE_LIMITED, QUOTA_EXCEEDED, FORCED_REJECT = 0, 1, 2, 3
 # quota, HINCRBY of the bucket) and a rejected one reads only what its answer needs.
 ADMISSION_LUA = """
 local answer = '0 3 0 0 0'
-if ARGV[1] == 'admit' then
+local mode = ARGV[1]
+if mode ~= 'reject' then
   local t = redis.call('TIME')
   local now = t[1] * 1000000 + t[2]
   local interval = tonumber(ARGV[2])
@@ -48,7 +51,11 @@ if ARGV[1] == 'admit' then
   local tat = tonumber(redis.call('GET', KEYS[1])) or now
   if tat < now then tat = now end
   local ahead = tat + interval - now
-  if ahead > tau then
+  if mode == 'refuse' then
+    ahead = tat - now
+    answer = string.format('0 3 %d %d %d', math.floor((tau - ahead) / interval), ahead,
+                           tonumber(redis.call('GET', KEYS[2])) or 0)
+  elseif ahead > tau then
     answer = string.format('0 1 0 %d %d', ahead - tau,
                            tonumber(redis.call('GET', KEYS[2])) or 0)
   else
@@ -179,7 +186,8 @@ class Admission:
 
     def admit(self, app_id: int, organisation_id: int, product: str, plan: PlanLimits | None,
               *, reject: bool = False, now: float | None = None) -> Decision:
-        """Admit (or, with ``reject``, only count the rejection of) one call: one round trip."""
+        """Admit one call, or with ``reject`` count its rejection (and, under a ``plan``, report
+        the state of the limits without consuming them): one round trip."""
         now = time.time() if now is None else now
         minute = int(now // 60)
         if self.direct:
@@ -211,7 +219,8 @@ class Admission:
     def _args(organisation_id: int, product: str, plan: PlanLimits | None,
               reject: bool) -> list[str | int]:
         quota = -1 if plan is None or plan.monthly_quota is None else plan.monthly_quota
-        return ["reject" if reject else "admit", emission_interval_us(plan) if plan else 1,
+        mode = "admit" if not reject else "refuse" if plan is not None else "reject"
+        return [mode, emission_interval_us(plan) if plan else 1,
                 plan.burst if plan else 1, quota, product, QUOTA_TTL_SECONDS, organisation_id,
                 "4xx"]
 

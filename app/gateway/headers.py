@@ -14,7 +14,7 @@ import math
 import time
 from functools import lru_cache
 
-from app.gateway.admission import Decision, month_end
+from app.gateway.admission import FORCED_REJECT, Decision, month_end
 from app.gateway.identity import PlanLimits
 
 
@@ -29,7 +29,7 @@ def _policy(plan: PlanLimits) -> str:
 
 def rate_limit_fields(plan: PlanLimits, decision: Decision) -> tuple[str, str]:
     """``(RateLimit-Policy, RateLimit)`` for a call admitted or rejected under ``plan``."""
-    if decision.allowed:
+    if decision.allowed or decision.reason == FORCED_REJECT:  # 403: the limits untouched
         remaining, reset = max(0, decision.remaining), max(0, decision.reset_seconds)
     else:
         remaining, reset = 0, max(0, decision.retry_after)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import atexit
 import logging
+import math
 import os
 import threading
 import time
@@ -23,6 +24,7 @@ from flask import Flask, Response, request
 from app.errors import Problem
 from app.gateway import keys
 from app.gateway.admission import (
+    FORCED_REJECT,
     OK,
     QUOTA_EXCEEDED,
     RATE_LIMITED,
@@ -57,7 +59,7 @@ class CallState:
     identity: Identity
     product: str
     plan: PlanLimits | None
-    decision: Decision | None
+    decision: Decision
 
 
 class Gateway:
@@ -130,7 +132,8 @@ class Gateway:
         plan = identity.subscriptions.get(product)
         scope = self.scopes[product]
         if plan is None or scope not in identity.scopes:
-            self._admit(identity, product, plan, reject=True)
+            environ[STATE_KEY] = CallState(identity, product, plan,
+                                           self._admit(identity, product, plan, reject=True))
             if plan is None:
                 raise Problem(403, "subscription-required", "Subscription required",
                               f"This app is not subscribed to the {product} API.")
@@ -153,13 +156,14 @@ class Gateway:
         """Add the RateLimit fields; defer the status class of an admitted call."""
         req = request._get_current_object()
         state: CallState | None = req.environ.pop(STATE_KEY, None)
-        if state is None or state.decision is None or state.plan is None:
+        if state is None:
             return response
         decision = state.decision
-        policy, limit = rate_limit_fields(state.plan, decision)
-        headers = response.headers
-        headers.add("RateLimit-Policy", policy)
-        headers.add("RateLimit", limit)
+        if state.plan is not None:  # no subscription to the product: no policy to describe
+            policy, limit = rate_limit_fields(state.plan, decision)
+            headers = response.headers
+            headers.add("RateLimit-Policy", policy)
+            headers.add("RateLimit", limit)
         identity = state.identity
         self.recorder.note(identity.app_id, identity.organisation_id, state.product,
                            decision.minute if decision.allowed else None,
@@ -198,13 +202,18 @@ class Gateway:
         minute, month = int(now // 60), month_of(now)
         bucket = keys.bucket_key(app_id, minute)
         rejected = keys.field(product, "4xx", keys.REJECTED)
-        if reject or plan is None:
+        if plan is None:
             self.recorder.add(app_id, org, bucket, rejected, 1)
-            return Decision(False, 3, 0, 0, 0, minute, month)
+            return Decision(False, FORCED_REJECT, 0, 0, 0, minute, month)
         interval = emission_interval_us(plan) / 1_000_000
         tat = max(self._local_tat.get((app_id, product), now), now)
         ahead = tat + interval - now
         used = self._last_quota.get((app_id, product, month), 0)
+        if reject:  # counted, the limits reported as they stand
+            self.recorder.add(app_id, org, bucket, rejected, 1)
+            remaining = int((interval * plan.burst - (tat - now)) / interval)
+            return Decision(False, FORCED_REJECT, remaining, math.ceil(tat - now), used, minute,
+                            month)
         if ahead > interval * plan.burst:
             self.recorder.add(app_id, org, bucket, rejected, 1)
             return Decision(False, RATE_LIMITED, 0, int(ahead - interval * plan.burst) + 1,

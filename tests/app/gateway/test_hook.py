@@ -12,12 +12,15 @@ def test_public_paths_need_no_credential(hub_client):
         assert hub_client.get(path).status_code == 200, path
 
 
-def test_missing_credential_is_401_problem_with_challenge(hub_client):
+def test_missing_credential_is_401_problem_with_challenge_and_no_ratelimit_fields(hub_client):
     response = hub_client.get(PROBE)
     assert response.status_code == 401
     assert response.mimetype == "application/problem+json"
     assert response.get_json()["type"].endswith("/unauthenticated")
     assert "Bearer" in response.headers["WWW-Authenticate"]
+    # No caller, so no policy applies (docs/gateway.md): the fields would describe nothing.
+    assert "RateLimit-Policy" not in response.headers
+    assert "RateLimit" not in response.headers
 
 
 def test_unknown_key_is_401_invalid_credential(hub_client, developer):
@@ -55,6 +58,23 @@ def test_key_without_product_scope_is_403_insufficient_scope(hub_client, session
     assert response.status_code == 403
     assert response.get_json()["type"].endswith("/insufficient-scope")
     assert hub_client.get("/transit/v1/probe", headers=developer.headers).status_code == 200
+
+
+def test_403_under_a_plan_reports_the_limits_without_consuming_them(hub_client, session, redis):
+    developer = make_developer(session, plan=make_plan(session, rps=1, burst=5, quota=100),
+                               scopes=("transit:read",))
+    refused = [hub_client.get(PROBE, headers=developer.headers) for _ in range(2)]
+    assert [r.status_code for r in refused] == [403, 403]
+    for response in refused:
+        assert response.headers["RateLimit-Policy"] == '"rate";q=5;w=5, "month";q=100;w=2678400'
+        assert response.headers["RateLimit"].startswith('"rate";r=5;t=0, "month";r=100;t=')
+    assert pending_calls(redis, developer.app_id) == {"admitted": 0, "rejected": 2}
+
+
+def test_403_without_a_subscription_has_no_policy_to_report(hub_client, developer):
+    response = hub_client.get("/transit/v1/probe", headers=developer.headers)
+    assert response.status_code == 403
+    assert "RateLimit-Policy" not in response.headers
 
 
 def test_burst_then_429_with_retry_after_and_rejections_not_consuming_quota(
