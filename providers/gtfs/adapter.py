@@ -1046,15 +1046,16 @@ def _digits_times(column: Any) -> Any:
     ends = offsets[1:][full]
     if not len(ends):
         return pa.array(np.zeros(len(lengths), np.int32), mask=empty)
-    digit = {k: data[ends - k].astype(np.int32) - 48 for k in (1, 2, 4, 5, 7)}
-    colons = (data[ends - 3] == 58) & (data[ends - 6] == 58)
-    tens = np.where(long[full], data[np.maximum(ends - 8, 0)].astype(np.int32) - 48, 0)
-    if not (colons.all() and all(((d >= 0) & (d <= 9)).all() for d in (*digit.values(), tens))
-            and (digit[2] <= 5).all() and (digit[5] <= 5).all()):
+    # Bytes minus "0" as uint8: anything below "0" wraps past 9, so one comparison checks it.
+    s1, s2, m1, m2, h1 = (data[ends - k] - 48 for k in (1, 2, 4, 5, 7))
+    h2 = np.where(long[full], data[np.maximum(ends - 8, 0)] - 48, 0).astype(np.uint8)
+    if not ((data[ends - 3] == 58).all() and (data[ends - 6] == 58).all()
+            and (s1 <= 9).all() and (s2 <= 5).all() and (m1 <= 9).all() and (m2 <= 5).all()
+            and (h1 <= 9).all() and (h2 <= 9).all()):
         return None
     secs = np.zeros(len(lengths), np.int32)
-    secs[full] = ((tens * 10 + digit[7]) * 3600 + (digit[5] * 10 + digit[4]) * 60
-                  + digit[2] * 10 + digit[1])
+    secs[full] = ((h2.astype(np.int32) * 10 + h1) * 3600 + (m2.astype(np.int32) * 10 + m1) * 60
+                  + s2.astype(np.int32) * 10 + s1)
     return pa.array(secs, mask=empty)
 
 
@@ -1169,7 +1170,7 @@ def _fast_blocks(t: _Table, fields: tuple[str, ...],
             batch = None
             if table is not None:
                 try:
-                    columns = {f: table.column(names[idx[f]]).combine_chunks()
+                    columns = {f: _one_array(table.column(names[idx[f]]))
                                for f in fields if f in idx}
                     batch = check(columns, table.num_rows)
                 except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
@@ -1182,6 +1183,11 @@ def _fast_blocks(t: _Table, fields: tuple[str, ...],
                 return
             if batch.num_rows:
                 yield batch
+
+
+def _one_array(column: Any) -> Any:
+    """A chunked column as one array (without a copy when it is one chunk, as it is here)."""
+    return column.chunk(0) if column.num_chunks == 1 else column.combine_chunks()
 
 
 def _take_new_sequences(taken: dict[str, range | frozenset[int]], codes: Any, names: list[str],
