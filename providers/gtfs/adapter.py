@@ -286,7 +286,7 @@ class _FeedParse:
             return {}
         records: dict[str, Any] = {}
         records["agency"] = self._eager("agency", self._agency)
-        records["stops"] = self._eager("stops", self._stops)
+        records["stops"] = self._eager("stops", self._stops, fast=self.fast)
         records["routes"] = self._eager("routes", self._routes)
         records["calendar"] = self._eager("calendar", self._calendar)
         records["calendar_dates"] = self._eager("calendar_dates", self._calendar_dates)
@@ -344,8 +344,9 @@ class _FeedParse:
                                         field=field)
         return None if missing else table
 
-    def _eager(self, name: str, parse: Callable[[_Table], Iterator[tuple]]) -> list[tuple]:
-        table = self._open(name)
+    def _eager(self, name: str, parse: Callable[[_Table], Iterator[tuple]], *,
+               fast: bool = False) -> list[tuple]:
+        table = self._open(name, fast=fast)
         return [] if table is None else list(parse(table))
 
     def _streamed(self, name: str, parse: Callable[[_Table], Iterator[tuple]]
@@ -386,7 +387,9 @@ class _FeedParse:
         self.agency_ids = seen
 
     def _stops(self, t: _Table) -> Iterator[tuple]:
-        rows = []
+        # Clean blocks first (vectorised, nothing to report in them), then the row loop.
+        rows = [row for batch in _fast_blocks(t, _STOP_FIELDS, self._fast_stop_block)
+                for row in batch]
         for _ in t:
             stop_id = t.required("stop_id")
             if stop_id is None:
@@ -426,6 +429,51 @@ class _FeedParse:
                                     value=parent)
                 row = (*row[:8], None, *row[9:])
             yield row[:12]
+
+    def _fast_stop_block(self, columns: dict[str, Any], n: int,
+                         taken: tuple[int, bytes, int]) -> list[tuple] | None:
+        """One block of stops as ``_stops`` rows (line numbers last), or None for the row loop.
+
+        Taken only when the row loop would report nothing on any of its rows, and when each line
+        is one row (no blank line, no quoted line end), so that line numbers are known.
+        """
+        start, block, lines = taken
+        if not (n == lines if block.endswith(b"\n") else n == lines + 1):
+            return None
+        stop = _trim(columns["stop_id"])
+        if n and (pc.min(pc.binary_length(stop)).as_py() == 0
+                  or pc.count_distinct(stop).as_py() != n):
+            return None
+        ids = stop.to_pylist()
+        if not self.stop_ids.isdisjoint(ids):
+            return None
+        kind = _fast_choice(columns.get("location_type"), n, ("0", "1", "2", "3", "4"))
+        wheelchair = _fast_choice(columns.get("wheelchair_boarding"), n, ("0", "1", "2"))
+        lat, lon = _fast_float(columns.get("stop_lat"), n), _fast_float(columns.get("stop_lon"), n)
+        if kind is None or wheelchair is None or lat is None or lon is None:
+            return None
+        kind = pc.fill_null(kind, 0)
+        positioned = pc.less_equal(kind, 2)  # stops, stations, entrances need a position
+        has_lat, has_lon = pc.is_valid(lat), pc.is_valid(lon)
+        name = columns.get("stop_name")
+        named = (pc.greater(pc.binary_length(_trim(name)), 0) if name is not None
+                 else pa.nulls(n, pa.bool_()).fill_null(False))
+        problems = pc.or_(
+            pc.and_(positioned, pc.invert(pc.and_(pc.and_(has_lat, has_lon), named))),
+            pc.and_(pc.equal(pc.fill_null(lat, 1), 0), pc.equal(pc.fill_null(lon, 1), 0)))
+        if (pc.any(problems).as_py()
+                or pc.any(pc.or_(pc.less(lat, -90), pc.greater(lat, 90))).as_py()
+                or pc.any(pc.or_(pc.less(lon, -180), pc.greater(lon, 180))).as_py()):
+            return None
+        texts = [_null_if_empty(columns[field]).to_pylist() if field in columns else [None] * n
+                 for field in ("stop_code", "stop_name", "stop_desc", "zone_id",
+                               "parent_station", "stop_timezone", "platform_code")]
+        kinds = kind.to_pylist()
+        self.stop_ids.update(ids)
+        self.platform_ids.update(i for i, k in zip(ids, kinds, strict=True) if not k)
+        return list(zip(ids, texts[0], texts[1], texts[2], lat.to_pylist(), lon.to_pylist(),
+                        texts[3], kinds, texts[4], texts[5], wheelchair.to_pylist(), texts[6],
+                        range(start, start + n), strict=True))
 
     def _routes(self, t: _Table) -> Iterator[tuple]:
         self.route_ids: set[str] = set()
@@ -557,7 +605,7 @@ class _FeedParse:
         frequency_trips = {r[0] for r in self.frequency_rows}
         route_set = pa.array(list(getattr(self, "route_ids", ())), pa.string()) if pa else None
         service_set = pa.array(list(self.services), pa.string()) if pa else None
-        batches: list[Any] = list(_fast_blocks(t, _TRIP_FIELDS, lambda columns, n: (
+        batches: list[Any] = list(_fast_blocks(t, _TRIP_FIELDS, lambda columns, n, _: (
             self._fast_trip_block(columns, n, route_set, service_set, frequency_trips))))
         rows = list(self._trips(t))
         if rows:
@@ -813,7 +861,7 @@ class _FeedParse:
         loop would yield exactly these rows. The first block that does not qualify is given
         back, and it and everything after it go through ``_stop_times``.
         """
-        yield from _fast_blocks(t, _FAST_FIELDS, lambda columns, n: self._fast_block(
+        yield from _fast_blocks(t, _FAST_FIELDS, lambda columns, n, _: self._fast_block(
             columns, n, st))
 
     def _fast_block(self, columns: dict[str, Any], n: int, st: _StopTimeState) -> Any:
@@ -907,7 +955,7 @@ class _FeedParse:
             return
         taken: dict[str, range | frozenset[int]] = {}
         yield from _fast_blocks(t, _SHAPE_FIELDS,
-                                lambda columns, n: _fast_shape_block(columns, n, taken))
+                                lambda columns, n, _: _fast_shape_block(columns, n, taken))
         rows = self._shapes(t, taken)
         while batch := list(itertools.islice(rows, SLOW_BATCH_ROWS)):
             yield batch
@@ -988,6 +1036,9 @@ def _service_range(calendar: list[tuple], calendar_dates: list[tuple]
 _FAST_FIELDS = ("trip_id", "arrival_time", "departure_time", "stop_id", "stop_sequence",
                 "stop_headsign", "pickup_type", "drop_off_type", "shape_dist_traveled",
                 "timepoint")
+_STOP_FIELDS = ("stop_id", "stop_code", "stop_name", "stop_desc", "stop_lat", "stop_lon",
+                "zone_id", "location_type", "parent_station", "stop_timezone",
+                "wheelchair_boarding", "platform_code")
 _SHAPE_FIELDS = ("shape_id", "shape_pt_sequence", "shape_pt_lat", "shape_pt_lon",
                  "shape_dist_traveled")
 _SHAPE_COLUMNS = ["shape_id", "sequence", "lat", "lon", "dist_traveled"]
@@ -1121,11 +1172,13 @@ def _fast_float(column: Any, n: int) -> Any:
 
 
 def _fast_blocks(t: _Table, fields: tuple[str, ...],
-                 check: Callable[[dict[str, Any], int], Any]) -> Iterator[Any]:
+                 check: Callable[[dict[str, Any], int, tuple[int, bytes, int]], Any]
+                 ) -> Iterator[Any]:
     """The file's clean blocks parsed by Arrow, each turned into a batch by ``check``.
 
-    ``check`` gets the block's columns (those of ``fields`` the file has, as text) and its row
-    count, and returns an Arrow table, or None when the block holds anything the row loop
+    ``check`` gets the block's columns (those of ``fields`` the file has, as text), its row
+    count and the block (first line, bytes, lines), and returns a batch (an Arrow table, or a
+    list of tuples), or None when the block holds anything the row loop
     would report or treat specially. That block is given back (``ByteBlocks.give_back``) and
     the iteration stops: the row loop reads on from it. ``check`` changes the parse's state only
     once it has decided to take the block.
@@ -1172,7 +1225,7 @@ def _fast_blocks(t: _Table, fields: tuple[str, ...],
                 try:
                     columns = {f: _one_array(table.column(names[idx[f]]))
                                for f in fields if f in idx}
-                    batch = check(columns, table.num_rows)
+                    batch = check(columns, table.num_rows, taken)
                 except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
                     batch = None
             if batch is None:  # the row loop reads on from this block (and the one ahead)
@@ -1181,7 +1234,7 @@ def _fast_blocks(t: _Table, fields: tuple[str, ...],
                     blocks.give_back(*ahead[0])
                 blocks.give_back(*taken)
                 return
-            if batch.num_rows:
+            if len(batch):
                 yield batch
 
 

@@ -182,3 +182,49 @@ def test_column_flags_are_what_the_row_loop_makes_of_each_text(texts):
 
     got = adapter._fast_small_int(pa.array(texts), len(texts))
     assert got.to_pylist() == [int(t.strip()) if t.strip().isdigit() else None for t in texts]
+
+
+STOPS_HEADER = ("stop_id,stop_code,stop_name,stop_lat,stop_lon,location_type,parent_station,"
+                "wheelchair_boarding,platform_code\n")
+STOP_ODD = [
+    ",c,Nameless id,40.1,-73.1,0,,,\n",       # missing_required_field
+    "A,c,Again,40.1,-73.1,0,,,\n",            # duplicate_key (A is in every feed)
+    "Q1,c,,40.1,-73.1,0,,,\n",                # missing_stop_name
+    "Q2,c,Zero,0,0,0,,,\n",                   # suspicious_coordinates
+    "Q3,c,Far,95,-73.1,0,,,\n",               # coordinate_out_of_range
+    "Q4,c,Nowhere,,,0,,,\n",                  # missing_required_field
+    "Q5,c,Node,,,3,,,\n",                     # a generic node needs no position
+    "Q6,c,Odd type,40.1,-73.1,7,,,\n",        # out_of_range
+    "Q7,c,Wheel,40.1,-73.1,0,,4,\n",          # out_of_range
+    "Q8,c,Orphan,40.1,-73.1,0,NOPE,,\n",      # undefined_parent_station
+    "Q9,c,Twin,40.750001,-73.990001,0,,,\n",  # stops_too_close (to A1)
+    " Q10 , c ,\"Quoted, name\", 40.2 ,-73.2,,,1, 2 \n",
+    "Q11,c,Short,40.1,-73.1\n",               # missing_row_cells
+    "\n",
+]
+
+
+def stops_feed(rng: random.Random, odd: int) -> str:
+    rows = ["A,,Alpha Station,40.7500,-73.9900,1,,,\n", "A1,,Alpha 1,40.7501,-73.9901,0,A,,1\n",
+            "B,,Bravo,40.7600,-73.9800,0,,2,\n"]
+    rows += [f"S{i},{rng.choice(['', 'c'])},Stop {i},{rng.uniform(-89, 89):.6f},"
+             f"{rng.uniform(-179, 179):.6f},{rng.choice(['', '0', '1'])},"
+             f"{rng.choice(['', 'A'])},{rng.choice(['', '0', '1', '2'])},"
+             f"{rng.choice(['', 'P'])}\n" for i in range(60)]
+    for _ in range(odd):
+        rows.insert(rng.randrange(3, len(rows)), rng.choice([*STOP_ODD, rng.choice(rows[3:])]))
+    return STOPS_HEADER + "".join(rows)
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_fast_stops_match_the_row_loop(seed):
+    rng = random.Random(seed)
+    text = stops_feed(rng, 0 if seed % 4 == 0 else rng.randint(1, 6))
+    if seed % 5 == 0:
+        text = text.replace("\n", "\r\n")
+    payload = gtfs_zip({"stops.txt": text})
+    expected = GtfsAdapter(fast=False).parse(payload, {})
+    for block in (100, 700, 1 << 20):
+        got = GtfsAdapter(block_bytes=block).parse(payload, {})
+        assert repr(got.records.get("stops")) == repr(expected.records.get("stops"))
+        assert got.report.as_dict() == expected.report.as_dict()
