@@ -28,7 +28,6 @@ import sqlalchemy as sa
 
 from providers.models import FeedVersion
 from providers.parking.grid import cells_in_box, segment_reach_m, zone_cells_meeting
-from providers.parking.live import active_version_ids
 from providers.parking.models import ParkingFacility, ParkingZone
 
 _F = ParkingFacility.__table__.c
@@ -116,8 +115,11 @@ def _chunk_query(table: sa.Table, token: tuple[Any, ...], *columns: Any) -> sa.S
     # The next chunk of served rows in id order after :after, each row with the data token;
     # a lone token row when none is left. Chunks, not one statement: a whole table's result
     # at once stays in the allocator's memory long after the index is built.
-    chunk = (sa.select(*columns).where(table.c.feed_version_id.in_(active_version_ids()),
-                                       table.c.id > sa.bindparam("after"))
+    # A plain walk along the primary key from :after, served or not: a version condition
+    # here makes SQLite read and sort every later row of the version for each chunk.
+    # _chunks keeps the rows of the versions the token names as active.
+    chunk = (sa.select(*columns, table.c.feed_version_id)
+             .where(table.c.id > sa.bindparam("after"))
              .order_by(table.c.id).limit(sa.bindparam("size")).subquery())
     return (sa.select(*token, *chunk.c)
             .select_from(sa.select(sa.literal(1).label("one")).subquery())
@@ -139,8 +141,9 @@ def _chunks(connection: sa.Connection, query: sa.Select
     while True:
         rows = connection.execute(query, {"after": after, "size": _BATCH}).all()
         token = token_of(rows[0])
+        active = {int(version.split(":", 1)[0]) for version in token[0].split(",") if version}
         rows = [row for row in rows if row.id is not None]
-        yield token, rows
+        yield token, [row for row in rows if row.feed_version_id in active]
         if len(rows) < _BATCH:
             return
         after = rows[-1].id
@@ -197,8 +200,8 @@ def _build_facilities(connection: sa.Connection) -> FacilityPoints:
     parts: list[np.ndarray] = []
     for read_at, chunk in _consistent_chunks(connection, _FACILITY_CHUNK, parts.clear):
         token = read_at
-        if chunk:  # columns: token (2), id, lat, lon, cell
-            parts.append(np.array([row[2:] for row in chunk], dtype=np.float64))
+        if chunk:  # columns: token (2), id, lat, lon, cell, version
+            parts.append(np.array([row[2:6] for row in chunk], dtype=np.float64))
     table = np.concatenate(parts) if parts else np.empty((0, 4))
     order = np.argsort(table[:, 3].astype(np.int64), kind="stable")
     table = table[order]
