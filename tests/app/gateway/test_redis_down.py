@@ -111,3 +111,20 @@ def test_refuse_mode_answers_503_problem_while_redis_is_down(hub_on, own_redis, 
     assert response.mimetype == "application/problem+json"
     assert response.get_json()["type"].endswith("/gateway-unavailable")
     assert int(response.headers["Retry-After"]) >= 1
+
+
+def test_refusal_while_redis_is_down_reports_local_limits_and_is_replayed_as_rejected(
+        hub_on, own_redis, session):
+    hub = hub_on()
+    developer = make_developer(session, plan=make_plan(session, rps=1, burst=4),
+                               scopes=("transit:read",))
+    client = hub.test_client()
+    own_redis.stop()
+    response = client.get(PROBE, headers=developer.headers)
+    assert response.status_code == 403
+    assert response.headers["RateLimit"] == '"rate";r=4;t=0'
+    own_redis.start()
+    assert hub.extensions["mobihub.gateway"].recorder.drain() is True
+    with hub.app_context():
+        flush_usage()
+    assert totals(session, app_id=developer.app_id) == {"admitted": 0, "rejected": 1}
