@@ -53,6 +53,7 @@ from app.db import Database, db, utcnow  # noqa: E402
 from app.live import get_redis  # noqa: E402
 from app.migrate import upgrade  # noqa: E402
 from providers.models import Feed, FeedVersion, Provider  # noqa: E402
+from providers.parking import static_index  # noqa: E402
 from providers.parking.grid import point_cell, zone_cell, zone_reach  # noqa: E402
 from providers.parking.live import live_key, serialise  # noqa: E402
 from providers.parking.models import ParkingFacility, ParkingZone  # noqa: E402
@@ -280,6 +281,7 @@ def run(backend: str, url: str, count: int, queries: int, records: tuple[list, l
     print(f"in-memory index: first near {near_build * 1000:.0f} ms, first zone "
           f"{zone_build * 1000:.0f} ms (they build it); resident memory {rss_before:.0f} -> "
           f"{rss_after:.0f} MiB")
+    static_index.forget()  # the next backend's figures start without this one's index
     engine.dispose()
 
 
