@@ -228,3 +228,13 @@ def test_fast_stops_match_the_row_loop(seed):
         got = GtfsAdapter(block_bytes=block).parse(payload, {})
         assert repr(got.records.get("stops")) == repr(expected.records.get("stops"))
         assert got.report.as_dict() == expected.report.as_dict()
+
+
+@pytest.mark.parametrize("texts", [
+    ["a", "b c", ""], [" a", "b"], ["a\t"], ["caf\u00e9"], ["\u00a0x"], ["x\u3000"], ["", ""],
+    ["\x1cq"], ["q\r"], ["in side"],
+])
+def test_column_trim_is_str_strip(texts):
+    import pyarrow as pa
+
+    assert adapter._trim(pa.array(texts)).to_pylist() == [t.strip() for t in texts]
