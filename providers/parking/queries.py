@@ -292,17 +292,17 @@ def _near_from_index(connection: sa.Connection, search: FacilitySearch, after: d
     # ranks them; the statement that reads the page's rows also tells whether the index is
     # of the data served now. If not, rebuild and rank again; None (the SQL path) if the
     # data keeps changing under us.
-    index = static_index.current(connection, "facilities")
+    index, stale = static_index.current(connection, "facilities"), None
     for _ in range(2):
         if index is None:
-            index = static_index.rebuild(connection, "facilities")
+            index = static_index.rebuild(connection, "facilities", stale)
         page = _rank_near(index, search, after, want)
         dialect = connection.dialect.name
         rows = connection.execute(_facilities_by_id(dialect), {
             "ids": _id_list_value([i for i, _ in page[:search.limit]], dialect)}).all()
         if static_index.token_of(rows[0]) == index.token:
             return page, {row.id: row for row in rows}
-        index = None
+        index, stale = None, index
     return None
 
 
@@ -602,10 +602,10 @@ def zones_at(session: Session, lat: float, lon: float) -> list[dict[str, Any]]:
 def _zones_at(connection: sa.Connection, lat: float, lon: float) -> list[dict[str, Any]]:
     # The hits from this worker's index (static_index.py); the statement that reads their rows
     # also tells whether the index is of the data served now (as for facilities near a point).
-    index = static_index.current(connection, "zones")
+    index, stale = static_index.current(connection, "zones"), None
     for _ in range(2):
         if index is None:
-            index = static_index.rebuild(connection, "zones")
+            index = static_index.rebuild(connection, "zones", stale)
         hits = _zone_hits(index, lat, lon)
         dialect = connection.dialect.name
         rows = connection.execute(_zones_by_id(dialect), {
@@ -613,7 +613,7 @@ def _zones_at(connection: sa.Connection, lat: float, lon: float) -> list[dict[st
         if static_index.token_of(rows[0]) == index.token:
             by_id = {row.id: row for row in rows}
             return [_zone_at_dict(by_id[i], distance) for distance, i in hits]
-        index = None
+        index, stale = None, index
     return _zones_at_sql(connection, lat, lon)
 
 

@@ -170,6 +170,7 @@ _BATCH = 5000
 _lock = threading.Lock()
 # (database URL, kind) -> index; replaced whole, never changed in place
 _INDEXES: dict[tuple[str, str], Any] = {}
+_BUILDING: dict[tuple[str, str], threading.Lock] = {}
 
 
 def current(connection: sa.Connection, kind: str) -> Any:
@@ -177,11 +178,23 @@ def current(connection: sa.Connection, kind: str) -> Any:
     return _INDEXES.get((_database(connection), kind))
 
 
-def rebuild(connection: sa.Connection, kind: str) -> Any:
-    """Read the served points or shapes afresh and keep them as this database's index."""
-    index = (_build_facilities if kind == "facilities" else _build_zones)(connection)
+def rebuild(connection: sa.Connection, kind: str, stale: Any = None) -> Any:
+    """Read the served points or shapes afresh and keep them as this database's index.
+
+    ``stale`` is the index the caller found out of date (None: none was built): a thread
+    that finds another one already replaced it takes that one instead of building again,
+    and only one thread per database and kind builds at a time.
+    """
+    key = (_database(connection), kind)
     with _lock:
-        _INDEXES[(_database(connection), kind)] = index
+        building = _BUILDING.setdefault(key, threading.Lock())
+    with building:
+        found = _INDEXES.get(key)
+        if found is not None and found is not stale:
+            return found
+        index = (_build_facilities if kind == "facilities" else _build_zones)(connection)
+        with _lock:
+            _INDEXES[key] = index
     return index
 
 
