@@ -11,7 +11,10 @@ access token; (e) nginx (Debian) with auth_request and limit_req in front of (a)
 and p99 for each and the ratios c/b, d/b (target >= 0.85) and c/e (target > 1).
 All five servers run side by side with the same settings (gunicorn gthread, 2 workers x 4
 threads) and are driven in round robin (``--rounds``), reporting medians, because on a shared
-machine the load drifts during a run and a fixed order would bias one set-up.
+machine the load drifts during a run and a fixed order would bias one set-up. Each set-up's
+CPU per request (its own processes from /proc, plus the Redis server's, which other users of
+that server also move) is printed too, with the ratios it implies: on a loaded machine they
+are steadier than req/s.
 Needs wrk and nginx (``apt-get install -y wrk nginx``), PostgreSQL is not needed (a scratch
 SQLite file), Redis at MOBIHUB_BENCH_REDIS_URL (default redis://127.0.0.1:6379, a free DB index
 is claimed like the test harness does). Loopback only.
@@ -185,8 +188,39 @@ def check(port: int, headers: dict[str, str]) -> None:
         raise SystemExit(f"warm-up call answered {response.status}")
 
 
+def children(pid: int) -> list[int]:
+    """The live child processes of ``pid`` (gunicorn's workers, nginx's workers)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time of processes (from /proc), in seconds."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def redis_cpu_seconds(client: Any) -> float:
+    info = client.info("cpu")
+    return float(info["used_cpu_user"]) + float(info["used_cpu_sys"])
+
+
 def wrk(port: int, headers: dict[str, str], duration: int, connections: int
-        ) -> tuple[float, float]:
+        ) -> tuple[float, float, int]:
+    """``(req/s, p99 ms, requests)`` of one wrk run."""
     args = ["wrk", "-t2", f"-c{connections}", f"-d{duration}s", "--latency"]
     for name, value in headers.items():
         args += ["-H", f"{name}: {value}"]
@@ -197,7 +231,7 @@ def wrk(port: int, headers: dict[str, str], duration: int, connections: int
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
     value, unit = re.search(r"99%\s+([\d.]+)(us|ms|s)", output).groups()
     p99_ms = float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
-    return rps, p99_ms
+    return rps, p99_ms, int(re.search(r"(\d+) requests in", output).group(1))
 
 
 NGINX_CONF = """
@@ -247,7 +281,10 @@ def main() -> None:
            "MOBIHUB_DATABASE_URL": f"sqlite:///{scratch / 'bench.sqlite3'}",
            "MOBIHUB_REDIS_URL": redis_url, "MOBIHUB_LOG_LEVEL": "WARNING",
            "MOBIHUB_USAGE_FLUSH_IN_WORKER": "off"}
-    rounds: dict[str, list[tuple[float, float]]] = {}
+    rounds: dict[str, list[tuple[float, float, int]]] = {}
+    # CPU per request of the set-up's own processes (web workers; for (e) nginx too) and of the
+    # Redis server: unlike req/s, hardly moved by other load on a shared machine.
+    cpu: dict[str, list[tuple[float, float]]] = {}
     processes: list[subprocess.Popen] = []
     nginx: subprocess.Popen | None = None
     print(f"load average at start: {os.getloadavg()}", flush=True)
@@ -281,20 +318,39 @@ def main() -> None:
             check(port, headers)
             wrk(port, headers, 2, options.connections)  # warm-up
         # Round robin, so drifting machine load hits every set-up alike; the median is reported.
+        import redis
+
+        server = redis.Redis.from_url(redis_url)
+        workers = {label: children(process.pid) for label, process in zip(targets, processes,
+                                                                            strict=False)}
+        workers["e"] = [nginx.pid, *children(nginx.pid), *workers["a"]]
         for number in range(1, options.rounds + 1):
             line = []
             for label, (_title, port, headers) in targets.items():
+                before, redis_before = cpu_seconds(workers[label]), redis_cpu_seconds(server)
                 result = wrk(port, headers, options.duration, options.connections)
+                requests = max(1, result[2])
+                cpu.setdefault(label, []).append(
+                    ((cpu_seconds(workers[label]) - before) / requests * 1e6,
+                     (redis_cpu_seconds(server) - redis_before) / requests * 1e6))
                 rounds.setdefault(label, []).append(result)
                 line.append(f"{label} {result[0]:6.0f}")
             print(f"round {number}: " + "  ".join(line) + " req/s", flush=True)
         for label, (title, _port, _headers) in targets.items():
             rps = statistics.median(r[0] for r in rounds[label])
             p99 = statistics.median(r[1] for r in rounds[label])
-            print(f"({label}) {title:40s} {rps:9.0f} req/s  p99 {p99:7.2f} ms  (median)")
+            own = statistics.median(r[0] for r in cpu[label])
+            shared = statistics.median(r[1] for r in cpu[label])
+            print(f"({label}) {title:40s} {rps:9.0f} req/s  p99 {p99:7.2f} ms  "
+                  f"cpu {own:6.0f} + redis {shared:4.0f} us/req  (medians)")
         rate = {k: statistics.median(r[0] for r in v) for k, v in rounds.items()}
         print(f"c/b = {rate['c'] / rate['b']:.2f}  d/b = {rate['d'] / rate['b']:.2f}  "
               f"(target >= 0.85)   c/e = {rate['c'] / rate['e']:.2f}  (target > 1)")
+        # The same ratios from CPU per request (capacity: the inverse of the CPU a call needs).
+        # Redis is shared with other users of the server, so its share is approximate.
+        need = {k: statistics.median(a + r for a, r in v) for k, v in cpu.items()}
+        print(f"by CPU per request: c/b = {need['b'] / need['c']:.2f}  "
+              f"d/b = {need['b'] / need['d']:.2f}  c/e = {need['e'] / need['c']:.2f}")
         print(f"load average at end: {os.getloadavg()}")
     finally:
         if nginx is not None:
