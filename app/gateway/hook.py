@@ -113,7 +113,7 @@ class Gateway:
     def before_request(self) -> None:
         """Authenticate, authorise and admit the call, or raise 401/403/429/503."""
         req = request._get_current_object()  # one context lookup for the whole hook
-        product = self.products.get(req.path[1:].partition("/")[0])
+        product = self.product_of(req.path)
         if product is None or req.method == "OPTIONS":
             return
         if not self._thread_started:
