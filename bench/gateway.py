@@ -13,8 +13,8 @@ All five servers run side by side with the same settings (gunicorn gthread, 2 wo
 threads) and are driven in round robin (``--rounds``), reporting medians, because on a shared
 machine the load drifts during a run and a fixed order would bias one set-up. Each set-up's
 CPU per request (its own processes from /proc, plus the Redis server's, which other users of
-that server also move) is printed too, with the ratios it implies: on a loaded machine they
-are steadier than req/s.
+that server also move) is printed too, with the ratios it implies: a second view of the same
+run, which names where a gap is (web workers or Redis); it too moves with other load.
 Needs wrk and nginx (``apt-get install -y wrk nginx``), PostgreSQL is not needed (a scratch
 SQLite file), Redis at MOBIHUB_BENCH_REDIS_URL (default redis://127.0.0.1:6379, a free DB index
 is claimed like the test harness does). Loopback only.
@@ -283,7 +283,7 @@ def main() -> None:
            "MOBIHUB_USAGE_FLUSH_IN_WORKER": "off"}
     rounds: dict[str, list[tuple[float, float, int]]] = {}
     # CPU per request of the set-up's own processes (web workers; for (e) nginx too) and of the
-    # Redis server: unlike req/s, hardly moved by other load on a shared machine.
+    # Redis server: shows whether a gap is in the workers or in Redis.
     cpu: dict[str, list[tuple[float, float]]] = {}
     processes: list[subprocess.Popen] = []
     nginx: subprocess.Popen | None = None
