@@ -2,8 +2,9 @@
 
 Static parking data changes only when a feed version is activated, yet a near or zone lookup
 through SQL pays a candidate query on every request. Each worker therefore keeps the points
-of the served facilities and the shapes of the served zones in shapely STR-trees, and asks
-SQL only for the rows of the answer. That same statement also returns the *token* of the
+of the served facilities and the shapes of the served zones in numpy arrays sorted by grid
+cell (grid.py's cells, searched by binary search), and asks SQL only for the rows of the
+answer. That same statement also returns the *token* of the
 served data (the active feed versions with their content digest and activation time, and the
 highest row id), so an index built at another token is noticed in the very request that
 would have used it: the worker rebuilds it and answers again. No request is ever answered
