@@ -635,19 +635,23 @@ def _zone_hits(index: static_index.ZoneShapes, lat: float, lon: float
         else:
             segments.append((geom, position))
     if segments:
-        # Street segments: distance in a local equirectangular frame, metres (fine at <50 m),
-        # to the nearest point of each line, for all candidates in one shapely call each.
-        lines = [geom for geom, _ in segments]
-        nearest = shapely.get_coordinates(shapely.line_interpolate_point(
-            lines, shapely.line_locate_point(lines, point)))
-        cos_lat = math.cos(math.radians(lat))
-        for (_, position), (x, y) in zip(segments, nearest.tolist(), strict=True):
-            distance = math.hypot((x - lon) * METRES_PER_DEG_LAT * cos_lat,
-                                  (y - lat) * METRES_PER_DEG_LAT)
+        distances = _segment_distances([geom for geom, _ in segments], point)
+        for (_, position), distance in zip(segments, distances, strict=True):
             if distance <= index.reach_m[position]:
                 hits.append((distance, int(index.ids[position])))
     hits.sort()
     return hits
+
+
+def _segment_distances(lines: list[Any], point: Point) -> list[float]:
+    # Metres from the point to the nearest point of each street segment, in a local
+    # equirectangular frame (fine at <50 m), one shapely call each for all candidates.
+    nearest = shapely.get_coordinates(shapely.line_interpolate_point(
+        lines, shapely.line_locate_point(lines, point)))
+    lon, lat = point.x, point.y
+    cos_lat = math.cos(math.radians(lat))
+    return [math.hypot((x - lon) * METRES_PER_DEG_LAT * cos_lat, (y - lat) * METRES_PER_DEG_LAT)
+            for x, y in nearest.tolist()]
 
 
 def _zone_at_dict(row: Any, distance: float) -> dict[str, Any]:
@@ -678,16 +682,8 @@ def _zones_at_sql(connection: sa.Connection, lat: float, lon: float) -> list[dic
         else:
             segments.append((geom, row))
     if segments:
-        # Street segments: distance in a local equirectangular frame, metres (fine at <50 m),
-        # to the nearest point of each line, for all candidates in one shapely call each.
-        lines = [geom for geom, _ in segments]
-        nearest = shapely.get_coordinates(shapely.line_interpolate_point(
-            lines, shapely.line_locate_point(lines, point)))
-        cos_lat = math.cos(math.radians(lat))
-        for (_, row), (x, y) in zip(segments, nearest.tolist(), strict=True):
-            dx = (x - lon) * METRES_PER_DEG_LAT * cos_lat
-            dy = (y - lat) * METRES_PER_DEG_LAT
-            distance = math.hypot(dx, dy)
+        distances = _segment_distances([geom for geom, _ in segments], point)
+        for (_, row), distance in zip(segments, distances, strict=True):
             if distance <= segment_reach_m(row.rules):
                 hits.append((distance, row.id, row))
     hits.sort(key=lambda hit: hit[:2])
