@@ -1208,7 +1208,7 @@ def _fast_blocks(t: _Table, fields: tuple[str, ...],
                 parse_options=quoted if b'"' in block else plain,
                 convert_options=convert_options)
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-            return None
+            return None  # Arrow cannot read this block: the row loop reads it and reports why
 
     def fetch() -> tuple[tuple[int, bytes, int], Any] | None:
         taken = blocks.next_block()
