@@ -4,6 +4,7 @@ browser-like sign-in and consent."""
 from __future__ import annotations
 
 import re
+import secrets
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -91,3 +92,14 @@ def sign_in(browser: requests.Session, hub: LiveHub, email: str, password: str =
     return browser.post(hub.endpoint("/oauth/login"), allow_redirects=False,
                         data={"csrf_token": csrf_token(page.text), "email": email,
                               "password": password})
+
+
+def authorize_with_pkce(hub: LiveHub, client: Any, email: str) -> dict[str, Any]:
+    """The tokens of an authorization-code grant with PKCE (S256): ``client`` (an Authlib
+    OAuth2Session) sends the user ``email`` to sign in and consent, then redeems the code."""
+    verifier = secrets.token_urlsafe(48)
+    url, _ = client.create_authorization_url(hub.endpoint("/oauth/authorize"),
+                                             code_verifier=verifier)
+    redirect = sign_in_and_consent(requests.Session(), url, email)
+    return client.fetch_token(hub.endpoint("/oauth/token"), authorization_response=redirect,
+                              code_verifier=verifier)

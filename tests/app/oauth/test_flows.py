@@ -11,6 +11,7 @@ from app.oauth.tokens import resolve_bearer_token
 from tests.factories.accounts import make_developer_app, make_organisation, make_user
 from tests.factories.oauth import (
     CALLBACK,
+    authorize_with_pkce,
     make_client,
     serve_hub,
     sign_in,
@@ -88,12 +89,7 @@ def test_authorization_code_with_pkce_and_refresh_for_a_confidential_client(
     registered = make_client(session, app)
     session.commit()
     client = _authorization_code_client(registered)
-    verifier = secrets.token_urlsafe(48)
-    url, _state = client.create_authorization_url(hub.endpoint("/oauth/authorize"),
-                                                  code_verifier=verifier)
-    redirect = sign_in_and_consent(requests.Session(), url, user.email)
-    token = client.fetch_token(hub.endpoint("/oauth/token"), authorization_response=redirect,
-                               code_verifier=verifier)
+    token = authorize_with_pkce(hub, client, user.email)
     with hub.app.app_context():
         identity = resolve_bearer_token(token["access_token"])
     assert identity.scopes == {"parking:read", "transit:read"}
@@ -138,12 +134,7 @@ def test_authorization_code_for_a_public_client_needs_pkce(hub, session, develop
     assert "error=invalid_request" in response.headers["Location"]
 
     client = _authorization_code_client(registered, token_endpoint_auth_method="none")
-    verifier = secrets.token_urlsafe(48)
-    url, _ = client.create_authorization_url(hub.endpoint("/oauth/authorize"),
-                                             code_verifier=verifier)
-    redirect = sign_in_and_consent(requests.Session(), url, user.email)
-    token = client.fetch_token(hub.endpoint("/oauth/token"), authorization_response=redirect,
-                               code_verifier=verifier)
+    token = authorize_with_pkce(hub, client, user.email)
     with hub.app.app_context():
         assert resolve_bearer_token(token["access_token"]).app_id == app.id
 
@@ -182,12 +173,7 @@ def test_introspection_and_revocation(hub, session, developer):
     registered = make_client(session, app)
     session.commit()
     client = _authorization_code_client(registered)
-    verifier = secrets.token_urlsafe(48)
-    url, _ = client.create_authorization_url(hub.endpoint("/oauth/authorize"),
-                                             code_verifier=verifier)
-    token = client.fetch_token(hub.endpoint("/oauth/token"), code_verifier=verifier,
-                               authorization_response=sign_in_and_consent(
-                                   requests.Session(), url, user.email))
+    token = authorize_with_pkce(hub, client, user.email)
     introspect = hub.endpoint("/oauth/introspect")
     body = client.introspect_token(introspect, token=token["access_token"]).json()
     assert body["active"] is True

@@ -1,6 +1,5 @@
 """Refresh token reuse revokes the whole lineage (RFC 9700 section 4.14.2), end to end."""
 
-import secrets
 
 import pytest
 import requests
@@ -9,7 +8,7 @@ from authlib.integrations.requests_client import OAuth2Session
 
 from app.oauth.models import RefreshToken
 from tests.factories.accounts import make_developer_app, make_organisation, make_user
-from tests.factories.oauth import CALLBACK, make_client, serve_hub, sign_in_and_consent
+from tests.factories.oauth import CALLBACK, authorize_with_pkce, make_client, serve_hub
 
 
 @pytest.fixture
@@ -27,13 +26,7 @@ def _grant(hub, session):
     session.commit()
     client = OAuth2Session(registered.client.client_id, registered.secret, redirect_uri=CALLBACK,
                            scope="transit:read", code_challenge_method="S256")
-    verifier = secrets.token_urlsafe(48)
-    url, _ = client.create_authorization_url(hub.endpoint("/oauth/authorize"),
-                                             code_verifier=verifier)
-    redirect = sign_in_and_consent(requests.Session(), url, user.email)
-    token = client.fetch_token(hub.endpoint("/oauth/token"), authorization_response=redirect,
-                               code_verifier=verifier)
-    return registered, token
+    return registered, authorize_with_pkce(hub, client, user.email)
 
 
 def _refresh(hub, registered, refresh_token):
