@@ -10,17 +10,9 @@ from joserfc.jwk import RSAKey
 from app.oauth.keystore import KeyStoreError, is_sealed, unseal
 from app.oauth.models import SigningKey
 from app.oauth.tokens import ensure_signing_key, resolve_bearer_token
-from tests.factories.accounts import make_developer_app, sibling_app
-from tests.factories.oauth import make_client
+from tests.factories.accounts import sibling_app
 
 PRIVATE_MEMBERS = ("d", "p", "q", "dp", "dq", "qi")
-
-
-@pytest.fixture
-def registered(session):
-    registered = make_client(session, make_developer_app(session))
-    session.commit()
-    return registered
 
 
 def _token(client, registered):

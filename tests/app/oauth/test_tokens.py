@@ -2,8 +2,6 @@
 
 import base64
 
-import pytest
-
 from app.oauth.tokens import (
     public_jwks,
     resolve_bearer_token,
@@ -13,13 +11,6 @@ from app.oauth.tokens import (
 from tests.factories.accounts import make_developer_app
 from tests.factories.clock import FakeClock
 from tests.factories.oauth import make_client
-
-
-@pytest.fixture
-def registered(session):
-    registered = make_client(session, make_developer_app(session))
-    session.commit()
-    return registered
 
 
 def _basic(client_id, secret):
