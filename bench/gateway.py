@@ -26,7 +26,6 @@ import argparse
 import http.client
 import os
 import re
-import secrets
 import shutil
 import socket
 import statistics
@@ -34,11 +33,14 @@ import subprocess
 import sys
 import tempfile
 import time
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from tests.support.redis_claim import RedisClaimError, claimed_redis_db  # noqa: E402
 
 ENDPOINT = "/parking/v1/bench/hello"
 
@@ -104,17 +106,6 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
-
-
-def claim_redis_index(server_url: str) -> tuple[str, Any, str, int]:
-    import redis
-
-    control = redis.Redis.from_url(f"{server_url}/0")
-    token = secrets.token_hex(8)
-    for index in range(1, int(control.config_get("databases")["databases"])):
-        if control.set(f"mobihub:test-db-claim:{index}", token, nx=True, ex=3600):
-            return f"{server_url}/{index}", control, token, index
-    raise SystemExit("no free Redis DB index")
 
 
 def prepare(env: dict[str, str]) -> tuple[str, str]:
@@ -274,8 +265,12 @@ def main() -> None:
     for tool in ("wrk", "nginx"):
         if shutil.which(tool) is None and not Path(f"/usr/sbin/{tool}").exists():
             raise SystemExit(f"{tool} is missing: apt-get install -y wrk nginx")
-    redis_url, control, token, index = claim_redis_index(
-        os.environ.get("MOBIHUB_BENCH_REDIS_URL", "redis://127.0.0.1:6379"))
+    claim = ExitStack()
+    try:
+        redis_url = claim.enter_context(claimed_redis_db(
+            os.environ.get("MOBIHUB_BENCH_REDIS_URL", "redis://127.0.0.1:6379"), 3600))
+    except RedisClaimError as exc:
+        raise SystemExit(str(exc)) from None
     scratch = Path(tempfile.mkdtemp(prefix="mobihub-bench-"))
     env = {**os.environ, "MOBIHUB_INSTANCE_PATH": str(scratch),
            "MOBIHUB_DATABASE_URL": f"sqlite:///{scratch / 'bench.sqlite3'}",
@@ -358,11 +353,7 @@ def main() -> None:
             nginx.wait(10)
         for process in processes:
             stop(process)
-        import redis
-
-        redis.Redis.from_url(redis_url).flushdb()
-        if control.get(f"mobihub:test-db-claim:{index}") == token.encode():
-            control.delete(f"mobihub:test-db-claim:{index}")
+        claim.close()  # flushes and releases the claimed DB index
         shutil.rmtree(scratch, ignore_errors=True)
 
 

@@ -41,7 +41,6 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-import redis
 import sqlalchemy as sa
 import yaml
 
@@ -60,6 +59,7 @@ from providers.parking.models import ParkingFacility, ParkingZone  # noqa: E402
 from providers.parking.records import AvailabilityRecord  # noqa: E402
 from providers.parking.store import ZONE_WINDOW_DEG  # noqa: E402
 from providers.registry import get_adapter  # noqa: E402
+from tests.support.redis_claim import RedisClaimError, claimed_redis_db  # noqa: E402
 
 DATA = Path(os.environ.get("MOBIHUB_TESTDATA") or ROOT.parent / "shared" / "data") / "parking"
 POSTGRES_ADMIN = os.environ.get("MOBIHUB_TEST_POSTGRES_URL",
@@ -71,27 +71,14 @@ JITTER_DEG = 0.25
 
 @contextlib.contextmanager
 def claimed_redis_url() -> Any:
-    """A Redis DB index of its own (the claim keys tests/conftest.py uses), flushed after."""
-    control = redis.Redis.from_url(f"{REDIS_SERVER_URL}/0")
-    try:
-        control.ping()
-    except redis.RedisError as exc:
-        raise SystemExit(f"Redis is not reachable at {REDIS_SERVER_URL}: {exc}") from None
-    databases = int(control.config_get("databases").get("databases", 16))
-    token = secrets.token_hex(8)
-    for index in range(1, databases):
-        if control.set(f"mobihub:test-db-claim:{index}", token, nx=True,
-                       ex=REDIS_CLAIM_TTL_SECONDS):
-            break
-    else:
-        raise SystemExit("every Redis DB index is claimed by another run")
-    try:
-        yield f"{REDIS_SERVER_URL}/{index}"
-    finally:
-        if control.get(f"mobihub:test-db-claim:{index}") == token.encode():
-            redis.Redis.from_url(f"{REDIS_SERVER_URL}/{index}").flushdb()
-            control.delete(f"mobihub:test-db-claim:{index}")
-        control.close()
+    """A Redis DB index of its own (claimed as the test harness claims one), flushed after."""
+    with contextlib.ExitStack() as stack:
+        try:
+            url = stack.enter_context(claimed_redis_db(REDIS_SERVER_URL,
+                                                       REDIS_CLAIM_TTL_SECONDS))
+        except RedisClaimError as exc:
+            raise SystemExit(str(exc)) from None
+        yield url
 
 
 def real_records() -> tuple[list[Any], list[Any]]:

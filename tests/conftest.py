@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +24,7 @@ from flask.testing import FlaskClient, FlaskCliRunner
 from app import create_app
 from app.db import Database, db
 from app.migrate import upgrade
+from tests.support.redis_claim import RedisClaimError, claimed_redis_db
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 POSTGRES_ADMIN_URL = os.environ.get(
@@ -101,26 +102,12 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 @pytest.fixture(scope="session")
 def redis_url() -> Iterator[str]:
     """A Redis DB index claimed for this run alone (parallel runs each claim another)."""
-    control = redis_lib.Redis.from_url(f"{REDIS_SERVER_URL}/0")
-    try:
-        control.ping()
-    except redis_lib.RedisError as exc:
-        pytest.exit(f"Redis is not reachable at {REDIS_SERVER_URL}: {exc}")
-    databases = int(control.config_get("databases").get("databases", 16))
-    token = secrets.token_hex(8)
-    for index in range(1, databases):
-        if control.set(f"mobihub:test-db-claim:{index}", token, nx=True,
-                       ex=REDIS_LOCK_TTL_SECONDS):
-            break
-    else:
-        pytest.exit("every Redis DB index is claimed by another test run")
-    try:
-        yield f"{REDIS_SERVER_URL}/{index}"
-    finally:
-        if control.get(f"mobihub:test-db-claim:{index}") == token.encode():
-            redis_lib.Redis.from_url(f"{REDIS_SERVER_URL}/{index}").flushdb()
-            control.delete(f"mobihub:test-db-claim:{index}")
-        control.close()
+    with ExitStack() as stack:
+        try:
+            url = stack.enter_context(claimed_redis_db(REDIS_SERVER_URL, REDIS_LOCK_TTL_SECONDS))
+        except RedisClaimError as exc:
+            pytest.exit(str(exc))
+        yield url
 
 
 @pytest.fixture
