@@ -39,14 +39,15 @@ def feeds() -> None:
 @feeds.command("import")
 @click.argument("source")
 @click.option("--provider", required=True, help="Provider name; created on first import.")
-@click.option("--format", "format_name", required=True,
-              help="Feed format: " + ", ".join(format_names() or ["(see feeds formats)"]))
+@click.option("--format", "format_name", default=None,
+              help="Feed format: " + ", ".join(format_names() or ["(see feeds formats)"])
+              + ". Optional for transit feeds: a zip is gtfs, a GTFS-Realtime message gtfs-rt.")
 @click.option("--mapping", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Field mapping (YAML or JSON) for GeoJSON and CSV feeds.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @with_appcontext
-def import_command(source: str, provider: str, format_name: str, mapping: Path | None,
-                   as_json: bool) -> None:
+def import_command(source: str, provider: str, format_name: str | None,
+                   mapping: Path | None, as_json: bool) -> None:
     """Import a feed from PATH_OR_URL; exit 1 with the top problems when it is rejected."""
     config: dict[str, Any] = {}
     if mapping is not None:

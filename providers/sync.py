@@ -90,18 +90,28 @@ def import_feed(
     *,
     provider: str,
     source: str,
-    format_name: str,
+    format_name: str | None,
     config: Mapping[str, Any] | None = None,
     policy: FetchPolicy | None = None,
     live: Any = None,
     clock: Callable[[], datetime] = utcnow,
 ) -> ImportOutcome:
-    """Read ``source`` and import it for ``provider`` in ``format_name``."""
-    adapter = get_adapter(format_name)
+    """Read ``source`` and import it for ``provider`` in ``format_name``.
+
+    Without a format, a transit feed's is told from its content (``detect_transit_format``);
+    parking formats are always named, since JSON and XML say too little on their own.
+    """
+    adapter = get_adapter(format_name) if format_name else None  # unknown: before fetching
     try:
         payload = read_source(source, policy or FetchPolicy())
     except FetchError as exc:
-        return _rejected_without_version(provider, format_name, str(exc))
+        return _rejected_without_version(provider, format_name or "unknown", str(exc))
+    if format_name is None:
+        format_name = detect_transit_format(payload.content)
+        if format_name is None:
+            return _rejected_without_version(
+                provider, "unknown", "The feed's format cannot be told from its content (it is "
+                "neither a GTFS zip nor a GTFS-Realtime message); name it with --format.")
     return import_payload(session, provider=provider, payload=payload, format_name=format_name,
                           config=config or {}, adapter=adapter, live=live, clock=clock)
 
@@ -238,6 +248,22 @@ def _record_rejection(session: Session, feed_id: int, provider: str, format_name
     session.commit()
     return ImportOutcome("rejected", provider, format_name, message, feed_version_id=version.id,
                          counts=counts or {}, report=report)
+
+
+def detect_transit_format(content: bytes) -> str | None:
+    """``gtfs`` for a zip (a folder arrives zipped), ``gtfs-rt`` for a GTFS-Realtime
+    FeedMessage (its header names the spec version), else None."""
+    if content.startswith(b"PK\x03\x04"):
+        return "gtfs"
+    from google.protobuf.message import DecodeError
+    from google.transit import gtfs_realtime_pb2
+
+    message = gtfs_realtime_pb2.FeedMessage()
+    try:
+        message.ParseFromString(content)
+    except (DecodeError, ValueError):
+        return None
+    return "gtfs-rt" if message.header.gtfs_realtime_version else None
 
 
 def _rejected_without_version(provider: str, format_name: str, message: str) -> ImportOutcome:

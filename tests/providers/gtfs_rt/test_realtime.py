@@ -88,3 +88,24 @@ def test_cli_rejects_a_zip_given_as_gtfs_rt(mobihub, shared_data):
                      "--provider", "caltrain", "--format", "gtfs-rt")
     assert result.exit_code == 1
     assert "not a GTFS-Realtime protobuf" in result.output
+
+
+def test_cli_tells_gtfs_and_gtfs_rt_apart_without_format(mobihub, shared_data, redis):
+    schedule = mobihub("feeds", "import", str(shared_data / CALTRAIN / "ct.zip"),
+                       "--provider", "caltrain", "--json")
+    assert schedule.exit_code == 0, schedule.output
+    assert json.loads(schedule.output)["format"] == "gtfs"
+    updates = mobihub("feeds", "import", str(shared_data / CALTRAIN / "ct-trip-updates.pb"),
+                      "--provider", "caltrain", "--json")
+    assert updates.exit_code == 0, updates.output
+    body = json.loads(updates.output)
+    assert body["format"] == "gtfs-rt"
+    assert body["counts"]["matched_trips"] == 19
+
+
+def test_cli_without_format_refuses_content_it_cannot_tell(mobihub, shared_data):
+    result = mobihub("feeds", "import",
+                     str(shared_data / "parking/datex2/aachen-static.xml"), "--provider", "aachen")
+    assert result.exit_code == 1
+    assert "name it with --format" in result.output
+    assert "Traceback" not in result.output
