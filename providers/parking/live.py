@@ -118,6 +118,62 @@ def read_live(live: Any, keys: Iterable[tuple[int, str]]) -> list[dict[str, Any]
     return [None if raw is None else json.loads(raw) for raw in live.mget(names)]
 
 
+class PendingLiveRead:
+    """An MGET of newest readings already sent to Redis, its reply read by ``result()``.
+
+    A caller sends it, does other waiting work (the SQL statement of the same request), then
+    reads the reply: Redis and the database answer at the same time instead of one after the
+    other. The connection is the pool's own, held until ``result()`` (or ``discard()``)
+    returns it; a reply that fails to arrive is read again the plain way, as ``read_live``
+    would, so the outcome never differs from ``read_live`` at the time of sending.
+    """
+
+    def __init__(self, live: Any, names: list[str]) -> None:
+        self._live, self._names = live, names
+        self._connection: Any = None
+        pool = getattr(live, "connection_pool", None)
+        if not names or pool is None or getattr(live, "connection", None) is not None:
+            return  # nothing to ask, or a client that is not a plain pooled one: read later
+        connection = pool.get_connection()
+        try:
+            connection.send_command("MGET", *names)
+        except Exception:  # the plain read in result() retries and reports it
+            connection.disconnect()
+            pool.release(connection)
+            return
+        self._connection = connection
+
+    def result(self) -> list[dict[str, Any] | None]:
+        """The readings, in the order of the keys (None where there is none)."""
+        if not self._names or self._live is None:
+            return [None] * len(self._names)
+        raws = None
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            pool = self._live.connection_pool
+            try:
+                raws = connection.read_response()
+            except Exception:  # read again below, as read_live would
+                connection.disconnect()
+            finally:
+                pool.release(connection)
+        if raws is None:
+            raws = self._live.mget(self._names)
+        return [None if raw is None else json.loads(raw) for raw in raws]
+
+    def discard(self) -> None:
+        """Drop the reply unread (the connection is closed, so no later command reads it)."""
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            connection.disconnect()
+            self._live.connection_pool.release(connection)
+
+
+def send_live_read(live: Any, keys: Iterable[tuple[int, str]]) -> PendingLiveRead:
+    """Send the MGET of ``read_live`` now; ``result()`` of the return value reads the reply."""
+    return PendingLiveRead(live, [live_key(p, s) for p, s in keys])
+
+
 class ParkingAvailabilityWriter:
     """Applies a real-time publication to the facilities its provider already published."""
 

@@ -40,7 +40,7 @@ from providers.parking.grid import (
     zone_cells_meeting,
 )
 from providers.parking.hours import is_open_at
-from providers.parking.live import active_version_ids, read_live
+from providers.parking.live import active_version_ids, read_live, send_live_read
 from providers.parking.models import ParkingAvailabilityReading, ParkingFacility, ParkingZone
 from providers.parking.records import structure_type
 from providers.parking.store import ZONE_WINDOW_DEG
@@ -173,7 +173,8 @@ def _search_facilities(connection: sa.Connection, live: Any, search: FacilitySea
     readings: dict[int, dict[str, Any] | None] = {}
     want = search.limit + 1
     plain_near = search.near and not any(filters[2:])
-    found = _near_from_index(connection, search, after, want) if plain_near else None
+    found = (_near_from_index(connection, live, search, after, want, now, readings)
+             if plain_near else None)
     if found is not None:  # the page's rows come with it: one statement in all
         page, rows_by_id = found
         more = len(page) > search.limit
@@ -286,32 +287,49 @@ def _facility_query(near: bool, cells: bool, bbox: bool, kinds: bool, ev_chargin
     return query
 
 
-def _near_from_index(connection: sa.Connection, search: FacilitySearch, after: dict[str, Any],
-                     want: int) -> tuple[list[tuple[int, float | None]], dict[int, Any]] | None:
+def _near_from_index(connection: sa.Connection, live: Any, search: FacilitySearch,
+                     after: dict[str, Any], want: int, now: datetime,
+                     readings: dict[int, dict[str, Any] | None]
+                     ) -> tuple[list[tuple[int, float | None]], dict[int, Any]] | None:
     # Candidates from this worker's index (static_index.py), ranked exactly as the SQL path
     # ranks them; the statement that reads the page's rows also tells whether the index is
     # of the data served now. If not, rebuild and rank again; None (the SQL path) if the
     # data keeps changing under us.
+    # The page's live readings are asked for before the statement is sent (the index knows
+    # their keys), so Redis and the database answer at the same time.
     index, stale = static_index.current(connection, "facilities"), None
     for _ in range(2):
         if index is None:
             index = static_index.rebuild(connection, "facilities", stale)
-        page = _rank_near(index, search, after, want)
+        page, keys = _rank_near(index, search, after, want)
+        pending = send_live_read(live, keys[:search.limit])
         dialect = connection.dialect.name
-        rows = connection.execute(_facilities_by_id(dialect), {
-            "ids": _id_list_value([i for i, _ in page[:search.limit]], dialect)}).all()
+        try:
+            rows = connection.execute(_facilities_by_id(dialect), {
+                "ids": _id_list_value([i for i, _ in page[:search.limit]], dialect)}).all()
+        except BaseException:
+            pending.discard()
+            raise
+        raws = pending.result()
         if static_index.token_of(rows[0]) == index.token:
-            return page, {row.id: row for row in rows}
+            by_id = {row.id: row for row in rows}
+            for (i, _), key, raw in zip(page, keys, raws, strict=False):
+                row = by_id.get(i)
+                if row is not None and (row.provider_id, row.source_id) == key:
+                    readings[i] = present_availability(raw, now, search.stale_after)
+            return page, by_id
         index, stale = None, index
     return None
 
 
 def _rank_near(index: static_index.FacilityPoints, search: FacilitySearch,
-               after: dict[str, Any], want: int) -> list[tuple[int, float | None]]:
+               after: dict[str, Any], want: int
+               ) -> tuple[list[tuple[int, float | None]], list[tuple[int, str]]]:
+    # The page as (id, distance), and the live-store key (provider id, source id) of each.
     lat, lon, radius = search.lat, search.lon, search.radius
     positions = index.in_box(*_box_around(lat, lon, radius))  # type: ignore[arg-type]
     if not len(positions):
-        return []
+        return [], []
     ids = index.ids[positions]
     _, _, distances = GEOD.inv(np.full(len(ids), lon), np.full(len(ids), lat),
                                index.lons[positions], index.lats[positions])
@@ -319,9 +337,12 @@ def _rank_near(index: static_index.FacilityPoints, search: FacilitySearch,
     if after:
         last_d, last_i = float(after.get("d", 0.0)), after["i"]
         keep &= (distances > last_d) | ((distances == last_d) & (ids > last_i))
-    ids, distances = ids[keep], distances[keep]
+    ids, distances, positions = ids[keep], distances[keep], positions[keep]
     order = np.lexsort((ids, distances))[:want]
-    return list(zip(ids[order].tolist(), distances[order].tolist(), strict=True))
+    chosen = positions[order]
+    return (list(zip(ids[order].tolist(), distances[order].tolist(), strict=True)),
+            list(zip(index.provider_ids[chosen].tolist(), index.source_ids[chosen].tolist(),
+                     strict=True)))
 
 
 def _apply_filters(live: Any, rows: Sequence[Any], search: FacilitySearch, now: datetime,

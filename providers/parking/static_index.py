@@ -56,13 +56,17 @@ def token_of(row: Any) -> tuple[str, int]:
 
 @dataclass(frozen=True)
 class FacilityPoints:
-    """The served facilities' ids and coordinates in numpy arrays, sorted by grid cell."""
+    """The served facilities' ids, coordinates and live-store keys, sorted by grid cell."""
 
     token: tuple[str, int]
     cells: np.ndarray
     ids: np.ndarray
     lats: np.ndarray
     lons: np.ndarray
+    # what live.live_key names a facility's reading by, so a near search can ask Redis for
+    # the page's readings before SQL has answered (queries._near_from_index)
+    provider_ids: np.ndarray
+    source_ids: np.ndarray  # str objects
 
     def in_box(self, min_lat: float, min_lon: float, max_lat: float, max_lon: float
                ) -> np.ndarray:
@@ -128,7 +132,7 @@ def _chunk_query(table: sa.Table, token: tuple[Any, ...], *columns: Any) -> sa.S
 
 
 _FACILITY_CHUNK = _chunk_query(ParkingFacility.__table__, FACILITY_TOKEN, _F.id, _F.lat,
-                               _F.lon, _F.cell)
+                               _F.lon, _F.cell, _F.provider_id, _F.source_id)
 _ZONE_CHUNK = _chunk_query(
     ParkingZone.__table__, ZONE_TOKEN, _Z.id, _Z.min_lat, _Z.min_lon, _Z.max_lat, _Z.max_lon,
     _Z.reach_min_lat, _Z.reach_min_lon, _Z.reach_max_lat, _Z.reach_max_lon, _Z.cell,
@@ -212,15 +216,26 @@ def _database(connection: sa.Connection) -> str:
 def _build_facilities(connection: sa.Connection) -> FacilityPoints:
     token: tuple[str, int] = ("", 0)
     parts: list[np.ndarray] = []
-    for read_at, chunk in _consistent_chunks(connection, _FACILITY_CHUNK, parts.clear):
+    keys: list[np.ndarray] = []
+
+    def start() -> None:
+        parts.clear()
+        keys.clear()
+
+    for read_at, chunk in _consistent_chunks(connection, _FACILITY_CHUNK, start):
         token = read_at
-        if chunk:  # columns: token (2), id, lat, lon, cell, version
-            parts.append(np.array([row[2:6] for row in chunk], dtype=np.float64))
-    table = np.concatenate(parts) if parts else np.empty((0, 4))
+        if chunk:  # columns: token (2), id, lat, lon, cell, provider id, source id, version
+            parts.append(np.array([row[2:7] for row in chunk], dtype=np.float64))
+            source_ids = np.empty(len(chunk), dtype=object)
+            source_ids[:] = [row.source_id for row in chunk]
+            keys.append(source_ids)
+    table = np.concatenate(parts) if parts else np.empty((0, 5))
+    source_ids = np.concatenate(keys) if keys else np.empty(0, dtype=object)
     order = np.argsort(table[:, 3].astype(np.int64), kind="stable")
     table = table[order]
     return FacilityPoints(token, table[:, 3].astype(np.int64), table[:, 0].astype(np.int64),
-                          table[:, 1].copy(), table[:, 2].copy())
+                          table[:, 1].copy(), table[:, 2].copy(), table[:, 4].astype(np.int64),
+                          source_ids[order])
 
 
 def _build_zones(connection: sa.Connection) -> ZoneShapes:
