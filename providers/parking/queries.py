@@ -33,6 +33,7 @@ from app.db import run_read_only
 from app.errors import Problem
 from providers.models import Feed, FeedVersion, Provider
 from providers.parking import static_index
+from providers.parking.driver_sql import DriverStatement
 from providers.parking.grid import (
     METRES_PER_DEG_LAT,
     cells_in_box,
@@ -305,8 +306,8 @@ def _near_from_index(connection: sa.Connection, live: Any, search: FacilitySearc
         pending = send_live_read(live, keys[:search.limit])
         dialect = connection.dialect.name
         try:
-            rows = connection.execute(_facilities_by_id(dialect), {
-                "ids": _id_list_value([i for i, _ in page[:search.limit]], dialect)}).all()
+            rows = _facilities_by_id(dialect).rows(connection, {
+                "ids": _id_list_value([i for i, _ in page[:search.limit]], dialect)})
         except BaseException:
             pending.discard()
             raise
@@ -445,7 +446,7 @@ def _facility_items(live: Any, rows: list[Any], now: datetime, stale_after: floa
 
 
 def _decoded(row: Any) -> SimpleNamespace:
-    return SimpleNamespace(**{**row._mapping,
+    return SimpleNamespace(**{**row._asdict(),
                               "capacity_by_category": _json(row.capacity_by_category),
                               "tariff": _json(row.tariff)})
 
@@ -474,15 +475,15 @@ def _id_list_value(ids: Sequence[int], dialect: str) -> str:
 
 
 @functools.cache
-def _facilities_by_id(dialect: str) -> sa.Select:
+def _facilities_by_id(dialect: str) -> DriverStatement:
     # The page's rows, and the token of the data served now (one row of NULLs when none match).
-    return (
+    return DriverStatement(
         sa.select(*static_index.FACILITY_TOKEN, *_LIST_COLUMNS)
         .select_from(sa.select(sa.literal(1).label("one")).subquery())
         # flat outer joins: SQLite materialises a nested join (a scan of the whole table)
         .outerjoin(ParkingFacility.__table__, _id_list_condition(_FACILITY.id, dialect))
-        .outerjoin(_PROVIDER, _PROVIDER.c.id == _FACILITY.provider_id)
-    )
+        .outerjoin(_PROVIDER, _PROVIDER.c.id == _FACILITY.provider_id),
+        "FacilityRow", {"ids": ""})
 
 
 def facility_dict(facility: Any, provider_slug: str,
@@ -629,8 +630,8 @@ def _zones_at(connection: sa.Connection, lat: float, lon: float) -> list[dict[st
             index = static_index.rebuild(connection, "zones", stale)
         hits = _zone_hits(index, lat, lon)
         dialect = connection.dialect.name
-        rows = connection.execute(_zones_by_id(dialect), {
-            "ids": _id_list_value([i for _, i in hits], dialect)}).all()
+        rows = _zones_by_id(dialect).rows(connection, {
+            "ids": _id_list_value([i for _, i in hits], dialect)})
         if static_index.token_of(rows[0]) == index.token:
             by_id = {row.id: row for row in rows}
             return [_zone_at_dict(by_id[i], distance) for distance, i in hits]
@@ -739,17 +740,17 @@ def _zones_at_query(cells: bool) -> sa.Select:
 
 
 @functools.cache
-def _zones_by_id(dialect: str) -> sa.Select:
+def _zones_by_id(dialect: str) -> DriverStatement:
     # The hits' rows, and the token of the data served now (one row of NULLs when none match).
-    return (
+    return DriverStatement(
         sa.select(*static_index.ZONE_TOKEN,
                   *(sa.cast(_ZONE_C[name], sa.Text).label(name) if name in ("geometry", "tariff")
                     else _ZONE_C[name] for name in _ZONE_COLUMNS),
                   _PROVIDER.c.slug)
         .select_from(sa.select(sa.literal(1).label("one")).subquery())
         .outerjoin(ParkingZone.__table__, _id_list_condition(_ZONE_C.id, dialect))
-        .outerjoin(_PROVIDER, _PROVIDER.c.id == _ZONE_C.provider_id)
-    )
+        .outerjoin(_PROVIDER, _PROVIDER.c.id == _ZONE_C.provider_id),
+        "ZoneRow", {"ids": ""})
 
 
 def zones_in_bbox(session: Session, bbox: tuple[float, float, float, float], *, limit: int,
