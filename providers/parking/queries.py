@@ -342,8 +342,7 @@ def _rank_near(index: static_index.FacilityPoints, search: FacilitySearch,
     order = np.lexsort((ids, distances))[:want]
     chosen = positions[order]
     return (list(zip(ids[order].tolist(), distances[order].tolist(), strict=True)),
-            list(zip(index.provider_ids[chosen].tolist(), index.source_ids[chosen].tolist(),
-                     strict=True)))
+            index.live_keys(chosen))
 
 
 def _apply_filters(live: Any, rows: Sequence[Any], search: FacilitySearch, now: datetime,

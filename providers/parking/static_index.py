@@ -64,9 +64,18 @@ class FacilityPoints:
     lats: np.ndarray
     lons: np.ndarray
     # what live.live_key names a facility's reading by, so a near search can ask Redis for
-    # the page's readings before SQL has answered (queries._near_from_index)
+    # the page's readings before SQL has answered (queries._near_from_index); the source ids
+    # as one UTF-8 text and the end of each in it (a str object each would take 5x the memory)
     provider_ids: np.ndarray
-    source_ids: np.ndarray  # str objects
+    source_text: bytes
+    source_ends: np.ndarray
+
+    def live_keys(self, positions: np.ndarray) -> list[tuple[int, str]]:
+        """(provider id, source id) of the facilities at these positions."""
+        ends = self.source_ends
+        return [(provider_id, self.source_text[ends[p - 1] if p else 0:ends[p]].decode())
+                for provider_id, p in zip(self.provider_ids[positions].tolist(),
+                                          positions.tolist(), strict=True)]
 
     def in_box(self, min_lat: float, min_lon: float, max_lat: float, max_lon: float
                ) -> np.ndarray:
@@ -226,16 +235,15 @@ def _build_facilities(connection: sa.Connection) -> FacilityPoints:
         token = read_at
         if chunk:  # columns: token (2), id, lat, lon, cell, provider id, source id, version
             parts.append(np.array([row[2:7] for row in chunk], dtype=np.float64))
-            source_ids = np.empty(len(chunk), dtype=object)
-            source_ids[:] = [row.source_id for row in chunk]
-            keys.append(source_ids)
+            keys.append(np.array([row.source_id.encode() for row in chunk], dtype=object))
     table = np.concatenate(parts) if parts else np.empty((0, 5))
-    source_ids = np.concatenate(keys) if keys else np.empty(0, dtype=object)
     order = np.argsort(table[:, 3].astype(np.int64), kind="stable")
     table = table[order]
+    source_ids = (np.concatenate(keys) if keys else np.empty(0, dtype=object))[order].tolist()
     return FacilityPoints(token, table[:, 3].astype(np.int64), table[:, 0].astype(np.int64),
                           table[:, 1].copy(), table[:, 2].copy(), table[:, 4].astype(np.int64),
-                          source_ids[order])
+                          b"".join(source_ids),
+                          np.cumsum([len(s) for s in source_ids], dtype=np.int64))
 
 
 def _build_zones(connection: sa.Connection) -> ZoneShapes:

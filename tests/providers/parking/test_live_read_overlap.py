@@ -8,12 +8,13 @@ never reach the next command on that pooled connection.
 from datetime import timedelta
 
 import fakeredis
+import numpy as np
 import pytest
 import redis as redis_lib
 import sqlalchemy as sa
 
 from app.db import utcnow
-from providers.parking import queries
+from providers.parking import queries, static_index
 from providers.parking.live import live_key, read_live, send_live_read
 from providers.parking.queries import FacilitySearch, present_availability, search_facilities
 from tests.factories.parking import import_lots, lot
@@ -76,3 +77,16 @@ def test_a_pending_read_falls_back_to_a_plain_read_when_the_reply_fails(redis):
     assert pending.result() == [{"free": 3, "observed_at": "2026-03-01T12:00:00+00:00"}, None]
     assert send_live_read(redis, []).result() == []
     assert send_live_read(None, [(1, "a")]).result() == [None]
+
+
+def test_the_index_names_each_facility_by_its_live_store_key(session, redis):
+    fresh = utcnow().isoformat()
+    ids = ["Parkhaus Süd", "b", "P+R Bondorf [Nord]", "x" * 80]
+    import_lots(session, redis, [lot(sid, 50.0 + n * 0.0001, 7.0, capacity=9, free=n,
+                                     observed_at=fresh) for n, sid in enumerate(ids)])
+    page = search_facilities(session, redis, FacilitySearch(lat=50.0, lon=7.0, radius=500))
+    assert [(i["source_id"], i["availability"]["free"]) for i in page["items"]] == [
+        (sid, n) for n, sid in enumerate(ids)]
+    index = static_index.current(session.connection(), "facilities")
+    keys = index.live_keys(np.arange(len(index.ids)))
+    assert sorted(source_id for _, source_id in keys) == sorted(ids)
