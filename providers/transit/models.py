@@ -1,4 +1,9 @@
-"""Canonical transit tables: one row per GTFS record, each tied to the feed version it came from.
+"""Canonical transit tables: GTFS records, each tied to the feed version it came from.
+
+One row per GTFS record, except the big tables: stop_times.txt is stored as stop patterns with
+packed time arrays (``TransitPatternStop``, and each ``TransitTrip``'s own times), shapes.txt
+as one row per shape (``TransitShape``); see ``providers.transit.timetable``. Packed arrays are
+LargeBinary (bytea / BLOB) of little-endian numpy dtypes, described on each model.
 
 Every table carries ``feed_version_id`` (ON DELETE CASCADE), so pruning a version removes its
 records and queries read only the feeds' active versions. GTFS identifiers are kept as text and
@@ -81,9 +86,26 @@ class TransitRoute(Base):
 
 
 class TransitTrip(Base):
-    """trips.txt; ``frequency_based``: its stop_times are a template for frequencies.txt."""
+    """trips.txt, with the trip's stop times packed (``providers.transit.timetable``).
+
+    ``frequency_based``: its stop times are a template for frequencies.txt. ``trip_index`` is
+    the trip's ordinal in its version (what ``TransitPatternStop.trip_indexes`` hold);
+    ``service_index`` its service's (the version's service ids sorted; ``trip_index`` and
+    ``service_index`` pairs are the only record of that mapping). ``pattern_id``: its stop
+    pattern (NULL for a trip without stop times); the times hold one value per stop of the
+    pattern, in ``position`` order:
+
+    - ``arrival_secs``, ``departure_secs``: little-endian int32 (``<i4``) seconds since noon
+      minus 12h of the service day (may pass 24h), ``-1`` when the stop time has none;
+    - ``shape_dist_traveled``: ``<f8``, NaN when not given; NULL when no stop of the trip has
+      one;
+    - ``timepoints``: ``<i4``, ``-1`` when not given; NULL when no stop of the trip has one.
+    """
 
     __tablename__ = "transit_trip"
+    __table_args__ = (
+        sa.Index("ix_transit_trip_index", "feed_version_id", "trip_index", unique=True),
+    )
 
     feed_version_id: Mapped[int] = mapped_column(BigIntPK, _version_fk(), primary_key=True)
     trip_id: Mapped[str] = mapped_column(sa.Text, primary_key=True)
@@ -97,32 +119,47 @@ class TransitTrip(Base):
     wheelchair_accessible: Mapped[int | None] = mapped_column(sa.SmallInteger)
     bikes_allowed: Mapped[int | None] = mapped_column(sa.SmallInteger)
     frequency_based: Mapped[bool] = mapped_column(sa.Boolean, default=False)
+    trip_index: Mapped[int] = mapped_column(sa.Integer)
+    service_index: Mapped[int] = mapped_column(sa.Integer)
+    pattern_id: Mapped[int | None] = mapped_column(sa.Integer)
+    arrival_secs: Mapped[bytes | None] = mapped_column(sa.LargeBinary)
+    departure_secs: Mapped[bytes | None] = mapped_column(sa.LargeBinary)
+    shape_dist_traveled: Mapped[bytes | None] = mapped_column(sa.LargeBinary)
+    timepoints: Mapped[bytes | None] = mapped_column(sa.LargeBinary)
 
 
-class TransitStopTime(Base):
-    """stop_times.txt; times in seconds since noon minus 12h of the service day (may pass 24h)."""
+class TransitPatternStop(Base):
+    """One stop of a stop pattern, with the departures of every trip of the pattern there.
 
-    __tablename__ = "transit_stop_time"
+    stop_times.txt, stored compactly: trips with the same stops in the same order (same
+    ``stop_sequence`` numbers, pickup/drop-off types and stop headsigns) share a pattern
+    (``pattern_id``, numbered per version); ``position`` counts its stops from 0. A
+    departures board reads the few rows of a stop (index on version and stop), binary-searches
+    each row's sorted departures for its time window and fetches only the trips it shows.
+
+    - ``departure_secs``: little-endian int32 (``<i4``), sorted ascending, the departures of
+      the pattern's trips here that have a time (seconds since noon minus 12h of the service
+      day, may pass 24h);
+    - ``trip_indexes``: ``<i4``, the trip (``TransitTrip.trip_index``) of each departure;
+    - ``service_indexes``: ``<i4``, its trip's ``TransitTrip.service_index``.
+    """
+
+    __tablename__ = "transit_pattern_stop"
     __table_args__ = (
-        # departures-at-stop: equality on version and stop, range on departure time.
-        sa.Index("ix_transit_stop_time_departures", "feed_version_id", "stop_id",
-                 "departure_secs"),
-        # PostgreSQL: a partition per feed version, loaded by COPY into a fresh table whose
-        # indexes are built after the load, then attached (providers/transit/store.py).
-        {"postgresql_partition_by": "LIST (feed_version_id)"},
+        sa.Index("ix_transit_pattern_stop_stop", "feed_version_id", "stop_id"),
     )
 
     feed_version_id: Mapped[int] = mapped_column(BigIntPK, _version_fk(), primary_key=True)
-    trip_id: Mapped[str] = mapped_column(sa.Text, primary_key=True)
-    stop_sequence: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
+    pattern_id: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
+    position: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
     stop_id: Mapped[str] = mapped_column(sa.Text)
-    arrival_secs: Mapped[int | None] = mapped_column(sa.Integer)
-    departure_secs: Mapped[int | None] = mapped_column(sa.Integer)
-    stop_headsign: Mapped[str | None] = mapped_column(sa.Text)
+    stop_sequence: Mapped[int] = mapped_column(sa.Integer)
     pickup_type: Mapped[int | None] = mapped_column(sa.SmallInteger)
     drop_off_type: Mapped[int | None] = mapped_column(sa.SmallInteger)
-    shape_dist_traveled: Mapped[float | None] = mapped_column(sa.Float)
-    timepoint: Mapped[int | None] = mapped_column(sa.SmallInteger)
+    stop_headsign: Mapped[str | None] = mapped_column(sa.Text)
+    departure_secs: Mapped[bytes] = mapped_column(sa.LargeBinary)
+    trip_indexes: Mapped[bytes] = mapped_column(sa.LargeBinary)
+    service_indexes: Mapped[bytes] = mapped_column(sa.LargeBinary)
 
 
 class TransitCalendar(Base):
@@ -180,17 +217,22 @@ class TransitTransfer(Base):
     min_transfer_time: Mapped[int | None] = mapped_column(sa.Integer)
 
 
-class TransitShapePoint(Base):
-    """shapes.txt: one point of a trip's path."""
+class TransitShape(Base):
+    """shapes.txt: one row per shape, its points packed in ``shape_pt_sequence`` order.
 
-    __tablename__ = "transit_shape_point"
+    ``sequences``: little-endian int32 (``<i4``) shape_pt_sequence per point; ``points``:
+    ``<f8`` pairs (lat, lon) per point; ``dist_traveled``: ``<f8`` per point, NaN when not
+    given, NULL when no point has one. Read with ``providers.transit.timetable.shape_points``.
+    """
+
+    __tablename__ = "transit_shape"
 
     feed_version_id: Mapped[int] = mapped_column(BigIntPK, _version_fk(), primary_key=True)
     shape_id: Mapped[str] = mapped_column(sa.Text, primary_key=True)
-    sequence: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
-    lat: Mapped[float] = mapped_column(sa.Float)
-    lon: Mapped[float] = mapped_column(sa.Float)
-    dist_traveled: Mapped[float | None] = mapped_column(sa.Float)
+    point_count: Mapped[int] = mapped_column(sa.Integer)
+    sequences: Mapped[bytes] = mapped_column(sa.LargeBinary)
+    points: Mapped[bytes] = mapped_column(sa.LargeBinary)
+    dist_traveled: Mapped[bytes | None] = mapped_column(sa.LargeBinary)
 
 
 class TransitFeedInfo(Base):

@@ -1,9 +1,13 @@
 """Store a transit feed version's records in the canonical tables, streaming.
 
-On PostgreSQL every table is loaded with ``COPY … FROM STDIN`` through the session's own psycopg
-connection (so it runs inside the import's transaction and rolls back with it); on SQLite with
-``executemany`` over the record iterator in the same transaction. Neither path holds a whole
-table in memory: the big tables arrive as lazy iterators from the adapter.
+The small tables are loaded as they are: on PostgreSQL with ``COPY … FROM STDIN`` through the
+session's own psycopg connection (so it runs inside the import's transaction and rolls back
+with it); on SQLite with ``executemany`` in the same transaction. stop_times and shapes are
+not stored row for row: their batches are collected as compact numpy columns (never a Python
+object per row) and packed (``providers.transit.timetable``) into a few thousand stop-pattern
+rows, the trips' time arrays and one row per shape, so the import writes about 20,000 rows for
+a feed of 440,000 stop times. The trips are written after stop_times, since they carry their
+times.
 """
 
 from __future__ import annotations
@@ -12,37 +16,33 @@ import contextlib
 import csv
 import io
 import itertools
-import logging
 import threading
 from collections.abc import Iterable, Iterator
 from queue import Empty, Full, Queue
 from typing import Any
 
-import sqlalchemy as sa
-from sqlalchemy import event
-from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from providers.base import ImportResult
 from providers.models import Feed, FeedVersion
-from providers.transit.records import RECORD_TABLES, WRITE_ORDER
-
-log = logging.getLogger(__name__)
+from providers.transit.records import (
+    RECORD_TABLES,
+    TRIP_TIME_COLUMNS,
+    WRITE_ORDER,
+)
+from providers.transit.timetable import ShapeBuilder, TimetableBuilder, service_indexes
 
 # Record types whose text fields are never empty strings (ids are required; optional text is
 # None), so COPY's CSV format (unquoted empty = NULL) stores them exactly.
-CSV_SAFE = frozenset({"stop_times", "shapes", "trips"})
+CSV_SAFE = frozenset({"trips"})
 COPY_BLOCK_ROWS = 10_000
-# PostgreSQL tables partitioned by feed version (LIST), see copy_into_partition. Their records
-# must be CSV_SAFE too.
-PARTITIONED = frozenset({"transit_stop_time"})
-# How long pruning waits for a reader holding an old version's partition before it falls back
-# to deleting the rows (see TransitFeedWriter.before_prune).
-PRUNE_LOCK_TIMEOUT = "500ms"
 # Batches (about 1 MB of CSV each) parsed ahead of the database write, see ``prefetched``.
 PREFETCH_BATCHES = 2
-# SQLite page cache (KiB) while a big table is inserted, see ``insert_rows``.
-BULK_CACHE_KIB = 32 * 1024
+PATTERN_STOP_COLUMNS = ("feed_version_id", "pattern_id", "position", "stop_id",
+                        "stop_sequence", "pickup_type", "drop_off_type", "stop_headsign",
+                        "departure_secs", "trip_indexes", "service_indexes")
+SHAPE_COLUMNS = ("feed_version_id", "shape_id", "point_count", "sequences", "points",
+                 "dist_traveled")
 
 
 class TransitFeedWriter:
@@ -50,83 +50,147 @@ class TransitFeedWriter:
 
     def write(self, session: Session, feed: Feed, version: FeedVersion | None,
               result: ImportResult, context: Any) -> dict[str, int]:
-        """Store every record type; return the rows written, keyed by GTFS file name."""
+        """Store every record type; return the rows read, keyed by GTFS file name."""
         if version is None:
             raise ValueError("the static transit writer needs a feed version")
         counts: dict[str, int] = {}
         records = result.records
-        connection = session.connection()
-        dialect = connection.dialect.name
+        dialect = session.connection().dialect.name
+        written: list[str] = []
         for name in [*WRITE_ORDER, *(k for k in records if k not in WRITE_ORDER)]:
-            if name not in records or name not in RECORD_TABLES:
+            if name not in records or name == "trips":
+                continue
+            if name == "stop_times":
+                counts["trips"] = self._write_timetable(session, version.id,
+                                                        records.get("trips", []), records[name])
+                written += ["transit_trip", "transit_pattern_stop"]
+                counts[name] = self.stop_time_count
+                continue
+            if name == "shapes":
+                counts[name] = _write_shapes(session, version.id, records[name])
+                written.append("transit_shape")
+                continue
+            if name not in RECORD_TABLES:
                 continue
             table, columns = RECORD_TABLES[name]
             count = [0]
             batches = getattr(records[name], "batches", None)
-            if batches is not None:  # Arrow tables and lists of tuples (GTFS stop_times)
-                rows = _BatchRows(version.id, prefetched(batches()), count)
+            if batches is not None:  # Arrow tables and lists of tuples
+                rows = _BatchRows(version.id, batches(), count)
             else:
                 rows = _versioned(version.id, records[name], count)
-            if dialect == "postgresql" and table in PARTITIONED:
-                copy_into_partition(session, table, version.id, ("feed_version_id", *columns),
-                                    rows)
-            elif dialect == "postgresql":
-                copy_rows(session, table, ("feed_version_id", *columns), rows,
-                          csv_text=name in CSV_SAFE)
-            else:
-                insert_rows(session, table, ("feed_version_id", *columns), rows,
-                            version_id=version.id)
+            _store(session, table, ("feed_version_id", *columns), rows,
+                   csv_text=name in CSV_SAFE, version_id=version.id)
             counts[name] = count[0]
-        if dialect == "postgresql":
-            # Fresh statistics after a bulk load, or the planner scans stop_times for every
-            # departures query until autovacuum catches up (PostgreSQL docs, "ANALYZE").
-            # Every table written, small ones too: a stale row estimate on transit_route once
-            # made the planner run the whole departures query once per route.
-            # A partitioned table: its new partition only (the planner prunes to it; analyzing
-            # the parent would sample every version's partition again).
-            analyzed = ", ".join(
-                f"{table}_v{int(version.id)}" if table in PARTITIONED else table
-                for table in (RECORD_TABLES[name][0] for name in counts))
-            if analyzed:
-                connection.exec_driver_sql(f"ANALYZE {analyzed}")
-            _drop_orphans_after_commit(session)
+            written.append(table)
+        if "trips" in records and "stop_times" not in records:  # a rejected parse's leftovers
+            counts["trips"] = self._write_timetable(session, version.id, records["trips"], [])
+            written.append("transit_trip")
+        if dialect == "postgresql" and written:
+            # Fresh statistics after a bulk load, or the planner guesses until autovacuum
+            # catches up (PostgreSQL docs, "ANALYZE"). Every table written, small ones too: a
+            # stale row estimate on transit_route once made the planner run a whole departures
+            # query once per route.
+            session.connection().exec_driver_sql(f"ANALYZE {', '.join(dict.fromkeys(written))}")
         service_range = result.meta.get("service_range")
         if service_range:
             version.service_start, version.service_end = service_range
         return counts
 
+    def _write_timetable(self, session: Session, version_id: int, trips: Any,
+                         stop_times: Any) -> int:
+        """Pack stop_times into patterns; write them and the trips with their times.
 
-    def before_prune(self, session: Session, version_ids: list[int]) -> None:
-        """PostgreSQL: empty the stop_times partitions of versions about to be pruned.
-
-        Deleting a version would otherwise cascade to its partition row by row (a whole
-        timetable of WAL and dead tuples); TRUNCATE swaps in an empty file instead. It locks only
-        that partition (the active versions' readers never touch it), at most
-        ``PRUNE_LOCK_TIMEOUT`` long: a query planned across every partition may hold it, and
-        then the cascade does the work. The empty partition is dropped after the commit
-        (``drop_orphan_partitions``), since DROP needs the parent's lock.
+        Returns the number of trips; ``stop_time_count`` holds the stop_times rows read.
         """
-        connection = session.connection()
-        if connection.dialect.name != "postgresql":
-            return
-        previous = connection.exec_driver_sql("SHOW lock_timeout").scalar()
-        for table in sorted(PARTITIONED):
-            for version_id in version_ids:
-                partition = f"{table}_v{int(version_id)}"
-                if connection.exec_driver_sql("SELECT to_regclass(%(name)s)",
-                                              {"name": partition}).scalar() is None:
-                    continue
-                try:
-                    with session.begin_nested():
-                        connection.exec_driver_sql(
-                            "SELECT set_config('lock_timeout', %(timeout)s, true)",
-                            {"timeout": PRUNE_LOCK_TIMEOUT})
-                        connection.exec_driver_sql(f'TRUNCATE "{partition}"')
-                except sa.exc.OperationalError:
-                    log.info("%s is busy; the prune deletes its rows instead.", partition)
-                finally:
-                    connection.exec_driver_sql("SELECT set_config('lock_timeout', %(timeout)s, "
-                                               "true)", {"timeout": previous})
+        trip_batches = _batches_of(trips)
+        trip_ids: list[str] = []
+        services: list[str] = []
+        for batch in trip_batches:
+            if isinstance(batch, list):
+                trip_ids += [row[0] for row in batch]
+                services += [row[2] for row in batch]
+            else:
+                trip_ids += batch.column(0).to_pylist()
+                services += batch.column(2).to_pylist()
+        _, service_index = service_indexes(services)
+        trip_services = [service_index[s] for s in services]
+        builder = TimetableBuilder(trip_ids, trip_services)
+        batches = getattr(stop_times, "batches", None)
+        if batches is not None:
+            for batch in batches():
+                builder.add(batch)
+        else:
+            rows = iter(stop_times)
+            while batch := list(itertools.islice(rows, COPY_BLOCK_ROWS)):
+                builder.add(batch)
+        self.stop_time_count = builder.count
+        pattern_stops, times = builder.build()
+        _store(session, "transit_pattern_stop", PATTERN_STOP_COLUMNS, (
+            (version_id, p.pattern_id, p.position, p.stop_id, p.stop_sequence, p.pickup_type,
+             p.drop_off_type, p.stop_headsign, p.departure_secs, p.trip_indexes,
+             p.service_indexes) for p in pattern_stops))
+        del pattern_stops
+        columns = ("feed_version_id", *RECORD_TABLES["trips"][1], *TRIP_TIME_COLUMNS)
+        _store(session, "transit_trip", columns,
+               _trip_rows(version_id, trip_batches, trip_services, times))
+        return len(trip_ids)
+
+
+def _batches_of(records: Any) -> list[Any]:
+    """A record type's batches as a list (the trips: parsed eagerly, read twice here)."""
+    batches = getattr(records, "batches", None)
+    if batches is not None:
+        return list(batches())
+    rows = list(records)
+    return [rows] if rows else []
+
+
+def _trip_rows(version_id: int, batches: list[Any], trip_services: list[int],
+               times: dict[int, Any]) -> Iterator[tuple]:
+    """The trips' rows: trips.txt fields, then their index, service index and packed times."""
+    index = 0
+    for batch in batches:
+        rows = batch if isinstance(batch, list) else zip(
+            *(column.to_pylist() for column in batch.columns), strict=True)
+        for row in rows:
+            t = times.get(index)
+            if t is None:
+                yield (version_id, *row, index, trip_services[index], None, None, None, None,
+                       None)
+            else:
+                yield (version_id, *row, index, trip_services[index], t.pattern_id,
+                       t.arrival_secs, t.departure_secs, t.shape_dist_traveled, t.timepoints)
+            index += 1
+
+
+def _write_shapes(session: Session, version_id: int, shapes: Any) -> int:
+    """Pack shapes.txt into one row per shape; return the points read."""
+    builder = ShapeBuilder()
+    for batch in _batches_iter(shapes):
+        builder.add(batch)
+    _store(session, "transit_shape", SHAPE_COLUMNS,
+           ((version_id, *row) for row in builder.build()))
+    return builder.count
+
+
+def _batches_iter(records: Any) -> Iterator[Any]:
+    batches = getattr(records, "batches", None)
+    if batches is not None:
+        yield from batches()
+        return
+    rows = iter(records)
+    while batch := list(itertools.islice(rows, COPY_BLOCK_ROWS)):
+        yield batch
+
+
+def _store(session: Session, table: str, columns: tuple[str, ...], rows: Iterable[tuple], *,
+           csv_text: bool = False, version_id: int | None = None) -> None:
+    """COPY on PostgreSQL, ``executemany`` on SQLite."""
+    if session.connection().dialect.name == "postgresql":
+        copy_rows(session, table, columns, rows, csv_text=csv_text)
+    else:
+        insert_rows(session, table, columns, rows, version_id=version_id)
 
 
 def prefetched(batches: Iterator[Any], depth: int = PREFETCH_BATCHES) -> Iterator[Any]:
@@ -231,72 +295,6 @@ class _BatchRows:
             yield sink.getvalue().to_pybytes()
 
 
-def copy_into_partition(session: Session, table: str, version_id: int,
-                        columns: tuple[str, ...], rows: Iterable[tuple]) -> None:
-    """PostgreSQL: load a version's rows into its own new partition of ``table``.
-
-    COPY into a fresh table with no index (frozen, so index-only scans work at once), then
-    attach it, which builds its indexes by sorting and checks the foreign key with one query:
-    much cheaper than maintaining the parent's indexes and foreign-key triggers row by row.
-    ATTACH locks the parent only SHARE UPDATE EXCLUSIVE, so the versions being served stay
-    readable throughout (PostgreSQL docs, "Partition Maintenance").
-    """
-    connection = session.connection()
-    version = int(version_id)
-    partition = f"{table}_v{version}"
-    # The CHECK lets ATTACH skip its validation scan of the partition.
-    connection.exec_driver_sql(
-        f"CREATE TABLE {partition} (LIKE {table} INCLUDING DEFAULTS, "
-        f"CONSTRAINT {partition}_version CHECK (feed_version_id = {version}))")
-    driver = connection.connection.driver_connection
-    with driver.cursor() as cursor, cursor.copy(  # type: ignore[union-attr]
-            f"COPY {partition} ({', '.join(columns)}) FROM STDIN WITH (FORMAT csv, FREEZE)"
-    ) as copy:
-        _write_csv_blocks(copy, rows)
-    # ATTACH builds the partition's copies of the parent's indexes (the primary key too),
-    # each by one sort over the loaded rows.
-    connection.exec_driver_sql(
-        f"ALTER TABLE {table} ATTACH PARTITION {partition} FOR VALUES IN ({version})")
-
-
-def drop_orphan_partitions(connection: Connection) -> list[str]:
-    """Drop the partitions of feed versions that no longer exist; return their names.
-
-    Pruning a version deletes its rows (ON DELETE CASCADE) and leaves its partition empty.
-    DROP TABLE locks the parent ACCESS EXCLUSIVE, so this runs on its own connection after the
-    import has committed (``_drop_orphans_after_commit``), never inside the import.
-    """
-    dropped = []
-    for table in PARTITIONED:
-        orphans = connection.exec_driver_sql(
-            "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
-            "WHERE i.inhparent = CAST(%(table)s AS regclass) AND NOT EXISTS ("
-            "  SELECT 1 FROM feed_version v"
-            "  WHERE c.relname = %(table)s || '_v' || v.id::text)", {"table": table}).scalars()
-        for name in orphans:
-            connection.exec_driver_sql(f'DROP TABLE "{name}"')
-            dropped.append(name)
-    return dropped
-
-
-def _drop_orphans_after_commit(session: Session) -> None:
-    engine = session.connection().engine
-
-    def drop(_: Session) -> None:
-        try:
-            with engine.connect() as connection:
-                # Never queue behind a long reader (that would stall the readers behind us);
-                # what is left is dropped after the next import.
-                connection.exec_driver_sql("SET lock_timeout = '500ms'")
-                drop_orphan_partitions(connection)
-                connection.commit()
-        except sa.exc.DBAPIError:
-            log.warning("Orphaned transit partitions are left for the next import.",
-                        exc_info=True)
-
-    event.listen(session, "after_commit", drop, once=True)
-
-
 def _write_csv_blocks(copy: Any, rows: Iterable[tuple]) -> None:
     if isinstance(rows, _BatchRows):
         for block in rows.csv_blocks():
@@ -348,13 +346,8 @@ def insert_rows(session: Session, table: str, columns: tuple[str, ...],
     marks = ", ".join("?" for _ in columns)
     sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})"  # noqa: S608
     cursor = driver.cursor()  # type: ignore[union-attr]
-    restore = None
     try:
         if isinstance(rows, _BatchRows) and version_id is not None:
-            # Each row lands at a random place of the departures index: a page cache bigger
-            # than the default 2 MB saves re-reading its pages (about a tenth of the time).
-            cache = restore = cursor.execute("PRAGMA cache_size").fetchone()[0]
-            cursor.execute(f"PRAGMA cache_size = {min(int(cache), -BULK_CACHE_KIB)}")
             literal = (f"INSERT INTO {table} ({', '.join(columns)}) "  # noqa: S608
                        f"VALUES ({int(version_id)}, {', '.join('?' for _ in columns[1:])})")
             for batch in rows.batches:
@@ -368,6 +361,4 @@ def insert_rows(session: Session, table: str, columns: tuple[str, ...],
             return
         cursor.executemany(sql, rows)
     finally:
-        if restore is not None:
-            cursor.execute(f"PRAGMA cache_size = {int(restore)}")
         cursor.close()
