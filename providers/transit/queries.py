@@ -32,7 +32,7 @@ from providers.transit.models import (
     TransitTrip,
 )
 from providers.transit.schedule import active_services, at_service_time, services_by_day, zone
-from providers.transit.timetable import INDEX, TIME, trip_stop_times, unpack_times
+from providers.transit.timetable import INDEX, TIME, trip_stop_times
 
 METRES_PER_DEGREE = 111_195.0
 LOCATION_TYPES = {0: "stop", 1: "station", 2: "entrance", 3: "node", 4: "boarding_area"}
@@ -204,7 +204,7 @@ _VERSION_CACHE_LIMIT = 64
 PREFETCH_DAYS_BEFORE, PREFETCH_DAYS_AFTER = 3, 10
 _services_cache: dict[tuple[Any, date], frozenset[str]] = {}
 _frequency_cache: dict[Any, Any] = {}
-_service_index_cache: dict[Any, dict[str, int]] = {}
+_trip_service_cache: dict[Any, tuple[dict[str, int], Any]] = {}
 _route_cache: dict[Any, dict[str, dict[str, Any]]] = {}
 _statements: dict[Any, Any] = {}
 
@@ -294,26 +294,31 @@ def _frequencies(session: Session, version_key: tuple) -> _Frequencies:
         periods.setdefault(trip_id, []).append((start, end, headway))
     trips: dict[int, tuple[str, int, list[tuple[int, int, int]]]] = {}
     if periods:
-        for index, trip_id, times in session.execute(
-                sa.select(TransitTrip.trip_index, TransitTrip.trip_id,
-                          TransitTrip.departure_secs)
-                .where(TransitTrip.feed_version_id == version_id,
-                       TransitTrip.frequency_based.is_(True))):
+        indexes = dict(session.execute(
+            sa.select(TransitTrip.trip_id, TransitTrip.trip_index)
+            .where(TransitTrip.feed_version_id == version_id,
+                   TransitTrip.frequency_based.is_(True))).all())
+        for trip_id, stop_times in trip_stop_times(session, version_id, list(indexes)).items():
             if trip_id in periods:
-                timed = [t for t in unpack_times(times) if t is not None]
-                trips[index] = (trip_id, min(timed, default=0), periods[trip_id])
+                first = min((st.departure_secs for st in stop_times
+                             if st.departure_secs is not None), default=0)
+                trips[indexes[trip_id]] = (trip_id, first, periods[trip_id])
     found = _Frequencies(trips, np.array(sorted(trips), np.int32))
     return _remember(_frequency_cache, version_key, found, limit=_VERSION_CACHE_LIMIT)
 
 
-def _service_indexes(session: Session, version_key: tuple) -> dict[str, int]:
-    """A version's service ids and their indexes in the packed timetable, cached."""
-    cached = _service_index_cache.get(version_key)
+def _trip_services(session: Session, version_key: tuple) -> tuple[dict[str, int], Any]:
+    """A version's service ids with their indexes, and each trip's service index (a numpy
+    array by trip index); cached per version."""
+    cached = _trip_service_cache.get(version_key)
     if cached is None:
-        cached = dict(session.execute(
-            sa.select(TransitTrip.service_id, TransitTrip.service_index).distinct()
-            .where(TransitTrip.feed_version_id == version_key[0])).all())
-        _remember(_service_index_cache, version_key, cached, limit=_VERSION_CACHE_LIMIT)
+        rows = session.execute(
+            sa.select(TransitTrip.trip_index, TransitTrip.service_index, TransitTrip.service_id)
+            .where(TransitTrip.feed_version_id == version_key[0])).all()
+        by_trip = np.zeros(max((r[0] for r in rows), default=-1) + 1, INDEX)
+        by_trip[[r[0] for r in rows]] = [r[1] for r in rows]
+        cached = ({r[2]: r[1] for r in rows}, by_trip)
+        _remember(_trip_service_cache, version_key, cached, limit=_VERSION_CACHE_LIMIT)
     return cached
 
 
@@ -323,7 +328,7 @@ def _pattern_stops_statement() -> Any:
         ps = TransitPatternStop
         _statements["pattern_stops"] = (
             sa.select(ps.stop_id, ps.stop_sequence, ps.stop_headsign, ps.departure_secs,
-                      ps.trip_indexes, ps.service_indexes)
+                      ps.trip_indexes)
             .where(ps.feed_version_id == sa.bindparam("version"),
                    ps.stop_id.in_(sa.bindparam("stops", expanding=True)),
                    sa.or_(ps.pickup_type.is_(None), ps.pickup_type != 1)))
@@ -349,7 +354,6 @@ class _Board(NamedTuple):
     stop_headsign: str | None
     departures: Any
     trips: Any
-    services: Any
 
 
 def departures(session: Session, live: Any, public_id: str, *, at: datetime | None = None,
@@ -391,13 +395,12 @@ def departures(session: Session, live: Any, public_id: str, *, at: datetime | No
     if days:
         boards = [_Board(r.stop_id, r.stop_sequence, r.stop_headsign,
                          np.frombuffer(r.departure_secs, TIME),
-                         np.frombuffer(r.trip_indexes, INDEX),
-                         np.frombuffer(r.service_indexes, INDEX))
+                         np.frombuffer(r.trip_indexes, INDEX))
                   for r in connection.execute(_pattern_stops_statement(),
                                               {"version": feed.version_id, "stops": stop_ids})]
         frequencies = _frequencies(session, version_key)
-        service_index = _service_indexes(session, version_key)
-        scheduled, templates = _candidates(boards, days, services, service_index, frequencies,
+        scheduled, templates = _candidates(boards, days, services,
+                                           _trip_services(session, version_key), frequencies,
                                            limit)
         wanted = {t for _, _, t, _ in scheduled} | {t for _, t, _ in templates}
         trips = ({row.trip_index: row for row in connection.execute(
@@ -429,7 +432,7 @@ def departures(session: Session, live: Any, public_id: str, *, at: datetime | No
 
 
 def _candidates(boards: list[_Board], days: list[tuple[date, datetime, int, int]],
-                services: dict[date, frozenset[str]], service_index: dict[str, int],
+                services: dict[date, frozenset[str]], trip_services: tuple[dict[str, int], Any],
                 frequencies: _Frequencies, limit: int
                 ) -> tuple[list[tuple[int, int, int, int]], list[tuple[int, int, int]]]:
     """The departures a board may show: per service day, the scheduled ones in its window
@@ -438,12 +441,14 @@ def _candidates(boards: list[_Board], days: list[tuple[date, datetime, int, int]
     scheduled: list[tuple[int, int, int, int]] = []
     templates: list[tuple[int, int, int]] = []
     frequent = frequencies.indexes
+    service_index, service_of = trip_services
     for i, (day, _, low, high) in enumerate(days):
         active = np.zeros(len(service_index) + 1, bool)
         active[[service_index[s] for s in services[day] if s in service_index]] = True
         secs_parts, trip_parts, board_parts = [], [], []
         for b, board in enumerate(boards):
-            deps, trips, svcs = board.departures, board.trips, board.services
+            deps, trips = board.departures, board.trips
+            svcs = service_of[trips]
             repeated = None
             if len(frequent):
                 repeated = np.isin(trips, frequent)

@@ -39,10 +39,6 @@ PACKED_RECORDS: dict[str, tuple[str, ...]] = {
     "shapes": ("shape_id", "sequence", "lat", "lon", "dist_traveled"),
 }
 
-# The trips' columns the writer adds from the packed stop_times (after the trips.txt fields).
-TRIP_TIME_COLUMNS = ("trip_index", "service_index", "pattern_id", "arrival_secs",
-                     "departure_secs", "shape_dist_traveled", "timepoints")
-
 # The order a writer stores them in (references first; big streamed tables last).
 WRITE_ORDER = ("agency", "stops", "routes", "calendar", "calendar_dates", "trips", "frequencies",
                "transfers", "feed_info", "stop_times", "shapes")

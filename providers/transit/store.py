@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import gc
 import io
 import itertools
 import threading
@@ -21,28 +22,22 @@ from collections.abc import Iterable, Iterator
 from queue import Empty, Full, Queue
 from typing import Any
 
+import numpy as np
+import pyarrow as pa
 from sqlalchemy.orm import Session
 
 from providers.base import ImportResult
 from providers.models import Feed, FeedVersion
-from providers.transit.records import (
-    RECORD_TABLES,
-    TRIP_TIME_COLUMNS,
-    WRITE_ORDER,
-)
+from providers.transit.records import RECORD_TABLES, WRITE_ORDER
 from providers.transit.timetable import ShapeBuilder, TimetableBuilder, service_indexes
 
-# Record types whose text fields are never empty strings (ids are required; optional text is
-# None), so COPY's CSV format (unquoted empty = NULL) stores them exactly.
-CSV_SAFE = frozenset({"trips"})
 COPY_BLOCK_ROWS = 10_000
+# The trips records' fields (``RECORD_TABLES["trips"]``) as Arrow types.
+TRIP_SCHEMA = pa.schema(list(zip(RECORD_TABLES["trips"][1], (
+    pa.string(), pa.string(), pa.string(), pa.string(), pa.string(), pa.int16(), pa.string(),
+    pa.string(), pa.int16(), pa.int16(), pa.bool_()), strict=True)))
 # Batches (about 1 MB of CSV each) parsed ahead of the database write, see ``prefetched``.
 PREFETCH_BATCHES = 2
-PATTERN_STOP_COLUMNS = ("feed_version_id", "pattern_id", "position", "stop_id",
-                        "stop_sequence", "pickup_type", "drop_off_type", "stop_headsign",
-                        "departure_secs", "trip_indexes", "service_indexes")
-SHAPE_COLUMNS = ("feed_version_id", "shape_id", "point_count", "sequences", "points",
-                 "dist_traveled")
 
 
 class TransitFeedWriter:
@@ -53,6 +48,11 @@ class TransitFeedWriter:
         """Store every record type; return the rows read, keyed by GTFS file name."""
         if version is None:
             raise ValueError("the static transit writer needs a feed version")
+        with _collection_paused():
+            return self._write(session, version, result)
+
+    def _write(self, session: Session, version: FeedVersion, result: ImportResult
+               ) -> dict[str, int]:
         counts: dict[str, int] = {}
         records = result.records
         dialect = session.connection().dialect.name
@@ -61,13 +61,16 @@ class TransitFeedWriter:
             if name not in records or name == "trips":
                 continue
             if name == "stop_times":
-                counts["trips"] = self._write_timetable(session, version.id,
-                                                        records.get("trips", []), records[name])
+                counts["trips"], counts[name] = _write_timetable(
+                    session, version.id, records.get("trips", []), records[name])
                 written += ["transit_trip", "transit_pattern_stop"]
-                counts[name] = self.stop_time_count
                 continue
             if name == "shapes":
-                counts[name] = _write_shapes(session, version.id, records[name])
+                shapes = ShapeBuilder()
+                for batch in _batches_iter(records[name]):
+                    shapes.add(batch)
+                store_table(session, "transit_shape", shapes.build(), version.id)
+                counts[name] = shapes.count
                 written.append("transit_shape")
                 continue
             if name not in RECORD_TABLES:
@@ -79,12 +82,15 @@ class TransitFeedWriter:
                 rows = _BatchRows(version.id, batches(), count)
             else:
                 rows = _versioned(version.id, records[name], count)
-            _store(session, table, ("feed_version_id", *columns), rows,
-                   csv_text=name in CSV_SAFE, version_id=version.id)
+            if dialect == "postgresql":
+                copy_rows(session, table, ("feed_version_id", *columns), rows)
+            else:
+                insert_rows(session, table, ("feed_version_id", *columns), rows,
+                            version_id=version.id)
             counts[name] = count[0]
             written.append(table)
         if "trips" in records and "stop_times" not in records:  # a rejected parse's leftovers
-            counts["trips"] = self._write_timetable(session, version.id, records["trips"], [])
+            counts["trips"], _ = _write_timetable(session, version.id, records["trips"], [])
             written.append("transit_trip")
         if dialect == "postgresql" and written:
             # Fresh statistics after a bulk load, or the planner guesses until autovacuum
@@ -97,81 +103,70 @@ class TransitFeedWriter:
             version.service_start, version.service_end = service_range
         return counts
 
-    def _write_timetable(self, session: Session, version_id: int, trips: Any,
-                         stop_times: Any) -> int:
-        """Pack stop_times into patterns; write them and the trips with their times.
 
-        Returns the number of trips; ``stop_time_count`` holds the stop_times rows read.
-        """
-        trip_batches = _batches_of(trips)
-        trip_ids: list[str] = []
-        services: list[str] = []
-        for batch in trip_batches:
-            if isinstance(batch, list):
-                trip_ids += [row[0] for row in batch]
-                services += [row[2] for row in batch]
-            else:
-                trip_ids += batch.column(0).to_pylist()
-                services += batch.column(2).to_pylist()
-        _, service_index = service_indexes(services)
-        trip_services = [service_index[s] for s in services]
-        builder = TimetableBuilder(trip_ids, trip_services)
-        batches = getattr(stop_times, "batches", None)
-        if batches is not None:
-            for batch in batches():
-                builder.add(batch)
-        else:
-            rows = iter(stop_times)
-            while batch := list(itertools.islice(rows, COPY_BLOCK_ROWS)):
-                builder.add(batch)
-        self.stop_time_count = builder.count
-        pattern_stops, times = builder.build()
-        _store(session, "transit_pattern_stop", PATTERN_STOP_COLUMNS, (
-            (version_id, p.pattern_id, p.position, p.stop_id, p.stop_sequence, p.pickup_type,
-             p.drop_off_type, p.stop_headsign, p.departure_secs, p.trip_indexes,
-             p.service_indexes) for p in pattern_stops))
-        del pattern_stops
-        columns = ("feed_version_id", *RECORD_TABLES["trips"][1], *TRIP_TIME_COLUMNS)
-        _store(session, "transit_trip", columns,
-               _trip_rows(version_id, trip_batches, trip_services, times))
-        return len(trip_ids)
+@contextlib.contextmanager
+def _collection_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector off while a version is written.
+
+    The import allocates containers by the ten thousand (parsed rows, Arrow wrappers), and each
+    generation-2 collection they trigger walks every object of the process (in a web worker,
+    the whole app), about a tenth of the import's time on HART; nothing it creates is cyclic
+    garbage. Reference counting still frees everything as usual.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _write_timetable(session: Session, version_id: int, trips: Any, stop_times: Any
+                     ) -> tuple[int, int]:
+    """Pack stop_times into patterns; write them and the trips with theirs.
+
+    Returns (trips written, stop_times rows read).
+    """
+    import pyarrow.compute as pc
+
+    table = _trip_table(_batches_of(trips))
+    builder = TimetableBuilder(table.column("trip_id").to_pylist())
+    for batch in _batches_iter(stop_times):
+        builder.add(batch)
+    pattern_stops, times = builder.build()
+    store_table(session, "transit_pattern_stop", pattern_stops, version_id)
+    del pattern_stops
+    services = table.column("service_id")
+    ordered, _ = service_indexes(pc.unique(services).to_pylist())
+    table = table.append_column("trip_index", pa.array(np.arange(table.num_rows,
+                                                                 dtype=np.int32)))
+    table = table.append_column("service_index", pc.index_in(
+        services, value_set=pa.array(ordered, pa.string())))
+    for name in times.column_names:
+        table = table.append_column(name, times.column(name))
+    store_table(session, "transit_trip", table, version_id)
+    return table.num_rows, builder.count
+
+
+def _trip_table(batches: list[Any]) -> Any:
+    """The trips' batches (Arrow tables and lists of tuples) as one Arrow table."""
+    tables = [batch if not isinstance(batch, list) else pa.Table.from_arrays(
+        [pa.array(column, kind) for column, kind in zip(
+            zip(*batch, strict=True), TRIP_SCHEMA.types, strict=True)], schema=TRIP_SCHEMA)
+              for batch in batches if len(batch)]
+    if not tables:
+        return TRIP_SCHEMA.empty_table()
+    return pa.concat_tables([t.cast(TRIP_SCHEMA) for t in tables])
 
 
 def _batches_of(records: Any) -> list[Any]:
-    """A record type's batches as a list (the trips: parsed eagerly, read twice here)."""
+    """A record type's batches as a list (the trips: parsed eagerly)."""
     batches = getattr(records, "batches", None)
     if batches is not None:
         return list(batches())
     rows = list(records)
     return [rows] if rows else []
-
-
-def _trip_rows(version_id: int, batches: list[Any], trip_services: list[int],
-               times: dict[int, Any]) -> Iterator[tuple]:
-    """The trips' rows: trips.txt fields, then their index, service index and packed times."""
-    index = 0
-    for batch in batches:
-        rows = batch if isinstance(batch, list) else zip(
-            *(column.to_pylist() for column in batch.columns), strict=True)
-        for row in rows:
-            t = times.get(index)
-            if t is None:
-                yield (version_id, *row, index, trip_services[index], None, None, None, None,
-                       None)
-            else:
-                yield (version_id, *row, index, trip_services[index], t.pattern_id,
-                       t.arrival_secs, t.departure_secs, t.shape_dist_traveled, t.timepoints)
-            index += 1
-
-
-def _write_shapes(session: Session, version_id: int, shapes: Any) -> int:
-    """Pack shapes.txt into one row per shape; return the points read."""
-    builder = ShapeBuilder()
-    for batch in _batches_iter(shapes):
-        builder.add(batch)
-    _store(session, "transit_shape", SHAPE_COLUMNS,
-           ((version_id, *row) for row in builder.build()))
-    return builder.count
 
 
 def _batches_iter(records: Any) -> Iterator[Any]:
@@ -184,13 +179,29 @@ def _batches_iter(records: Any) -> Iterator[Any]:
         yield batch
 
 
-def _store(session: Session, table: str, columns: tuple[str, ...], rows: Iterable[tuple], *,
-           csv_text: bool = False, version_id: int | None = None) -> None:
-    """COPY on PostgreSQL, ``executemany`` on SQLite."""
-    if session.connection().dialect.name == "postgresql":
-        copy_rows(session, table, columns, rows, csv_text=csv_text)
-    else:
-        insert_rows(session, table, columns, rows, version_id=version_id)
+def store_table(session: Session, name: str, table: Any, version_id: int) -> None:
+    """Store an Arrow table (columns named as ``name``'s) under a version, in one go.
+
+    PostgreSQL: one ``COPY … WITH (FORMAT csv)`` written by Arrow's CSV writer (in C), binary
+    columns as bytea hex text (``\\x…``); the tables stored this way never hold an empty
+    string (ids are required, optional texts are null), which that format would read as
+    NULL. SQLite: one ``executemany`` over a C-level ``zip`` of the columns.
+    """
+    if not table.num_rows:
+        return
+    if session.connection().dialect.name != "postgresql":
+        insert_rows(session, name, ("feed_version_id", *table.column_names),
+                    _BatchRows(version_id, iter([table]), [0]), version_id=version_id)
+        return
+    columns = []
+    for column in table.columns:
+        if pa.types.is_binary(column.type):
+            column = pa.array([None if v is None else "\\x" + v.hex()
+                               for v in column.to_pylist()], pa.string())
+        columns.append(column)
+    copy_rows(session, name, ("feed_version_id", *table.column_names),
+              _BatchRows(version_id, iter([pa.table(columns, names=table.column_names)]), [0]),
+              csv_text=True)
 
 
 def prefetched(batches: Iterator[Any], depth: int = PREFETCH_BATCHES) -> Iterator[Any]:

@@ -22,7 +22,6 @@ little-endian, documented on the models in ``providers.transit.models``):
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -100,40 +99,13 @@ def _ints(column: Any, fill: int, dtype: Any) -> np.ndarray:
     return np.asarray(column).astype(dtype, copy=False)
 
 
-@dataclass
-class PatternStop:
-    """One stop of a pattern with its departures (sorted), as stored in transit_pattern_stop."""
-
-    pattern_id: int
-    position: int
-    stop_id: str
-    stop_sequence: int
-    pickup_type: int | None
-    drop_off_type: int | None
-    stop_headsign: str | None
-    departure_secs: bytes
-    trip_indexes: bytes
-    service_indexes: bytes
-
-
-@dataclass
-class TripTimes:
-    """A trip's pattern and packed times (one value per pattern stop)."""
-
-    pattern_id: int
-    arrival_secs: bytes
-    departure_secs: bytes
-    shape_dist_traveled: bytes | None
-    timepoints: bytes | None
-
-
 class TimetableBuilder:
     """Collects stop_times batches as numpy columns, then groups them into patterns."""
 
-    def __init__(self, trip_ids: Sequence[str], trip_services: Sequence[int]) -> None:
-        # trip_services: each trip's service index (see ``service_indexes``).
+    def __init__(self, trip_ids: Sequence[str]) -> None:
+        # Stop times of a trip not in ``trip_ids`` (the adapter drops them) would be ignored.
         self.trips = _Codes(trip_ids, grow=False)
-        self.trip_services = np.asarray(trip_services, INDEX)
+        self.n_trips = len(trip_ids)
         self.stops = _Codes()
         self.headsigns = _Codes()
         self.columns: list[list[np.ndarray]] = [[] for _ in range(10)]
@@ -170,85 +142,185 @@ class TimetableBuilder:
             store.append(column)
         self.count += len(columns[0])
 
-    def build(self) -> tuple[list[PatternStop], dict[int, TripTimes]]:
-        """The pattern stops and, per trip index, its times (trips without stop times: none)."""
+    def build(self) -> tuple[Any, Any]:
+        """The pattern stops (an Arrow table, ``PATTERN_STOP_FIELDS``) and the trips' columns
+        (an Arrow table, ``TRIP_FIELDS``, one row per trip index)."""
+        import pyarrow as pa
+
+        n_trips = self.n_trips
         if not self.count:
-            return [], {}
+            return _pattern_stop_table([], 0), _trip_table(
+                pa.nulls(n_trips, pa.int32()), *(pa.nulls(n_trips, pa.binary()),) * 3)
         trip, seq, stop, arr, dep, head, pick, drop, dist, point = (
             np.concatenate(c) for c in self.columns)
         self.columns = []
-        order = np.lexsort((seq, trip))
-        trip, seq, stop, arr, dep, head, pick, drop, dist, point = (
-            a[order] for a in (trip, seq, stop, arr, dep, head, pick, drop, dist, point))
         n = len(trip)
         edges = np.flatnonzero(trip[1:] != trip[:-1]) + 1
+        run_trips = trip[np.concatenate(([0], edges))]
+        rising = seq[1:] > seq[:-1]
+        rising[edges - 1] = True
+        if not (rising.all() and len(np.unique(run_trips)) == len(run_trips)):
+            # Not grouped by trip in rising sequence (feeds almost always are): sort.
+            order = np.argsort((trip.astype(np.int64) << 32) | seq, kind="stable")
+            trip, seq, stop, arr, dep, head, pick, drop, dist, point = (
+                a[order] for a in (trip, seq, stop, arr, dep, head, pick, drop, dist, point))
+            del order
+            edges = np.flatnonzero(trip[1:] != trip[:-1]) + 1
         starts = np.concatenate(([0], edges))
         ends = np.append(edges, n)
-        # A pattern is the exact byte string of its rows' (stop, sequence, types, headsign).
+        # A pattern is the exact byte string of its rows' (stop, sequence, headsign, types).
         signature = np.empty((n, 5), np.int32)
         signature[:, 0], signature[:, 1], signature[:, 2] = stop, seq, head
         signature[:, 3], signature[:, 4] = pick, drop
         raw = signature.tobytes()
-        width = signature.itemsize * 5
+        del signature
+        width = 5 * 4
         patterns: dict[bytes, int] = {}
-        run_pattern = np.empty(len(starts), np.int32)
+        run_pattern = []
         rep_start: list[int] = []
-        rep_length: list[int] = []
-        for i, (s, e) in enumerate(zip(starts.tolist(), ends.tolist(), strict=True)):
-            key = raw[s * width:e * width]
+        for s, e in zip((starts * width).tolist(), (ends * width).tolist(), strict=True):
+            key = raw[s:e]
             found = patterns.get(key)
             if found is None:
                 found = patterns[key] = len(rep_start)
-                rep_start.append(s)
-                rep_length.append(e - s)
-            run_pattern[i] = found
-        del raw, patterns, signature
-        lengths = np.asarray(rep_length, np.int64)
+                rep_start.append(s // width)
+            run_pattern.append(found)
+        del raw, patterns
+        run_pattern_arr = np.asarray(run_pattern, np.int64)
+        rep = np.asarray(rep_start, np.int64)
+        lengths = (ends - starts)[np.searchsorted(starts, rep)]
         offsets = np.concatenate(([0], np.cumsum(lengths)[:-1]))
         total = int(lengths.sum())
         # The pattern stops: the rows of each pattern's first trip.
         position = np.arange(total) - np.repeat(offsets, lengths)
-        rep_rows = np.repeat(np.asarray(rep_start, np.int64), lengths) + position
-        pattern_of = np.repeat(np.arange(len(rep_start)), lengths)
+        rep_rows = np.repeat(rep, lengths) + position
         # Every row's pattern stop, and the departures sorted per pattern stop.
         run_lengths = ends - starts
         row_run = np.repeat(np.arange(len(starts)), run_lengths)
-        row_ps = offsets[run_pattern[row_run]] + (np.arange(n) - starts[row_run])
+        row_ps = offsets[run_pattern_arr[row_run]] + (np.arange(n) - starts[row_run])
+        del row_run
         timed = np.flatnonzero(dep != NO_TIME)
-        by_departure = timed[np.lexsort((trip[timed], dep[timed], row_ps[timed]))]
-        dep_sorted = dep[by_departure].astype(TIME, copy=False).tobytes()
-        trips_sorted = trip[by_departure].astype(INDEX, copy=False)
-        services_sorted = self.trip_services[trips_sorted].astype(INDEX, copy=False).tobytes()
-        trips_sorted = trips_sorted.tobytes()
-        counts = np.bincount(row_ps[by_departure], minlength=total)
-        bounds = np.concatenate(([0], np.cumsum(counts))) * 4
-        stop_names = self.stops.values
-        head_names = self.headsigns.values
-        pattern_stops = []
-        columns = zip(pattern_of.tolist(), position.tolist(), stop[rep_rows].tolist(),
-                      seq[rep_rows].tolist(), pick[rep_rows].tolist(), drop[rep_rows].tolist(),
-                      head[rep_rows].tolist(), bounds[:-1].tolist(), bounds[1:].tolist(),
-                      strict=True)
-        for p, pos, s, q, pu, do, h, low, high in columns:
-            pattern_stops.append(PatternStop(
-                p, pos, stop_names[s], q, None if pu < 0 else pu,
-                None if do < 0 else do, None if h < 0 else head_names[h],
-                dep_sorted[low:high], trips_sorted[low:high], services_sorted[low:high]))
-        # Per trip: its times in pattern order (optional columns only when the trip has any).
-        arr_raw = arr.astype(TIME, copy=False).tobytes()
-        dep_raw = dep.astype(TIME, copy=False).tobytes()
+        ps_sorted, dep_sorted, trips_sorted = _sort_departures(
+            row_ps[timed], dep[timed], trip[timed], total, n_trips)
+        del row_ps, timed
+        counts = np.bincount(ps_sorted, minlength=total)
+        bounds = np.concatenate(([0], np.cumsum(counts))).astype(np.int32) * 4
+        pattern_stops = _pattern_stop_table([
+            pa.array(np.repeat(np.arange(len(rep), dtype=np.int32), lengths)),
+            pa.array(position.astype(np.int32)),
+            pa.array(self.stops.values, pa.string()).take(pa.array(stop[rep_rows])),
+            pa.array(seq[rep_rows]),
+            _nullable(pick[rep_rows].astype(np.int16)),
+            _nullable(drop[rep_rows].astype(np.int16)),
+            _names(self.headsigns.values, head[rep_rows]),
+            _binary(bounds, dep_sorted.astype(TIME, copy=False)),
+            _binary(bounds, trips_sorted.astype(INDEX, copy=False))], total)
+        # Per trip (by trip index): its pattern and the optional per-stop columns, stored only
+        # when the trip has one that says something (an arrival other than its departure).
+        run_trips_sorted = trip[starts]
+        pattern_of = np.full(n_trips, -1, np.int32)
+        pattern_of[run_trips_sorted] = run_pattern_arr
+        differs = np.add.reduceat(arr != dep, starts) > 0
         has_dist = np.add.reduceat(~np.isnan(dist), starts) > 0
         has_point = np.add.reduceat(point >= 0, starts) > 0
-        dist_raw = dist.astype(REAL, copy=False).tobytes()
-        point_raw = point.astype(SMALL, copy=False).tobytes()
-        trips: dict[int, TripTimes] = {}
-        for t, p, s, e, d, tp in zip(trip[starts].tolist(), run_pattern.tolist(),
-                                     starts.tolist(), ends.tolist(), has_dist.tolist(),
-                                     has_point.tolist(), strict=True):
-            trips[t] = TripTimes(p, arr_raw[s * 4:e * 4], dep_raw[s * 4:e * 4],
-                                 dist_raw[s * 8:e * 8] if d else None,
-                                 point_raw[s * 4:e * 4] if tp else None)
+        trips = _trip_table(
+            _nullable(pattern_of),
+            _per_trip(n_trips, run_trips_sorted, starts, ends, differs,
+                      arr.astype(TIME, copy=False)),
+            _per_trip(n_trips, run_trips_sorted, starts, ends, has_dist,
+                      dist.astype(REAL, copy=False)),
+            _per_trip(n_trips, run_trips_sorted, starts, ends, has_point,
+                      point.astype(SMALL, copy=False)))
         return pattern_stops, trips
+
+
+PATTERN_STOP_FIELDS = ("pattern_id", "position", "stop_id", "stop_sequence", "pickup_type",
+                       "drop_off_type", "stop_headsign", "departure_secs", "trip_indexes")
+TRIP_FIELDS = ("pattern_id", "arrival_secs", "shape_dist_traveled", "timepoints")
+
+
+def _pattern_stop_table(columns: list[Any], n: int) -> Any:
+    import pyarrow as pa
+
+    if not columns:
+        kinds = (pa.int32(), pa.int32(), pa.string(), pa.int32(), pa.int16(), pa.int16(),
+                 pa.string(), pa.binary(), pa.binary())
+        columns = [pa.array([], kind) for kind in kinds]
+    return pa.table(columns, names=list(PATTERN_STOP_FIELDS))
+
+
+def _trip_table(*columns: Any) -> Any:
+    import pyarrow as pa
+
+    return pa.table(list(columns), names=list(TRIP_FIELDS))
+
+
+def _nullable(values: np.ndarray) -> Any:
+    """An Arrow integer array with negative values as nulls."""
+    import pyarrow as pa
+
+    return pa.array(values, mask=values < 0)
+
+
+def _names(names: list[str], codes: np.ndarray) -> Any:
+    """Codes (``-1`` for null) as an Arrow string array of the names they stand for."""
+    import pyarrow as pa
+
+    return pa.array(names, pa.string()).take(pa.array(codes, mask=codes < 0))
+
+
+def _binary(bounds: np.ndarray, values: np.ndarray) -> Any:
+    """An Arrow binary array of the byte ranges ``bounds`` of ``values`` (no copy per item)."""
+    import pyarrow as pa
+
+    return pa.BinaryArray.from_buffers(pa.binary(), len(bounds) - 1, [
+        None, pa.py_buffer(bounds.astype(np.int32)), pa.py_buffer(values.tobytes())])
+
+
+def _per_trip(n_trips: int, trips: np.ndarray, starts: np.ndarray, ends: np.ndarray,
+              keep: np.ndarray, values: np.ndarray) -> Any:
+    """Per trip index: the trip's run of ``values`` as bytes where ``keep``, else null."""
+    import pyarrow as pa
+
+    size = values.itemsize
+    lengths = np.zeros(n_trips, np.int64)
+    lengths[trips[keep]] = (ends - starts)[keep] * size
+    bounds = np.concatenate(([0], np.cumsum(lengths))).astype(np.int32)
+    # Runs are in trip order of ``trips``; the output is by trip index.
+    order = np.argsort(trips[keep], kind="stable")
+    kept_starts, kept_ends = starts[keep][order], ends[keep][order]
+    parts = [values[s:e] for s, e in zip(kept_starts.tolist(), kept_ends.tolist(),
+                                         strict=True)]
+    data = np.concatenate(parts) if parts else values[:0]
+    present = np.zeros(n_trips, bool)
+    present[trips[keep]] = True
+    validity = pa.array(present).buffers()[1] if not present.all() else None
+    return pa.BinaryArray.from_buffers(pa.binary(), n_trips, [
+        validity, pa.py_buffer(bounds), pa.py_buffer(data.tobytes())])
+
+
+def _sort_departures(pattern_stops: np.ndarray, departures: np.ndarray, trips: np.ndarray,
+                     n_pattern_stops: int, n_trips: int
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The departures ordered by pattern stop, time and trip: (pattern stops, times, trips).
+
+    When the three fit in 64 bits (they do for any feed of a few million stop times), they
+    are packed into one integer and sorted as values, several times faster than an argsort.
+    """
+    bits = [max(1, int(n_pattern_stops - 1).bit_length()),
+            max(1, int(departures.max(initial=0)).bit_length()),
+            max(1, int(n_trips - 1).bit_length())]
+    if sum(bits) <= 63:
+        packed = ((pattern_stops.astype(np.int64) << (bits[1] + bits[2]))
+                  | (departures.astype(np.int64) << bits[2]) | trips.astype(np.int64))
+        packed.sort()
+        mask = (1 << bits[2]) - 1
+        trips = (packed & mask).astype(np.int32)
+        packed >>= bits[2]
+        departures = (packed & ((1 << bits[1]) - 1)).astype(np.int32)
+        return (packed >> bits[1]), departures, trips
+    order = np.lexsort((trips, departures, pattern_stops))
+    return pattern_stops[order], departures[order], trips[order]
 
 
 def service_indexes(services: Iterable[str]) -> tuple[list[str], dict[str, int]]:
@@ -286,11 +358,14 @@ class ShapeBuilder:
             store.append(column)
         self.count += len(columns[0])
 
-    def build(self) -> list[tuple[str, int, bytes, bytes, bytes | None]]:
-        """Per shape: (shape_id, point count, sequences, points as lat/lon pairs, distances or
-        None when the shape has none), its points in sequence order."""
+    def build(self) -> Any:
+        """An Arrow table, one row per shape (``SHAPE_FIELDS``), its points in sequence order:
+        sequences, points as (lat, lon) pairs, distances (null when the shape has none)."""
+        import pyarrow as pa
+
         if not self.count:
-            return []
+            return pa.table([pa.array([], pa.string()), pa.array([], pa.int32()),
+                             *(pa.array([], pa.binary()),) * 3], names=list(SHAPE_FIELDS))
         shape, seq, lat, lon, dist = (np.concatenate(c) for c in self.columns)
         self.columns = []
         order = np.lexsort((seq, shape))
@@ -299,15 +374,19 @@ class ShapeBuilder:
         edges = np.flatnonzero(shape[1:] != shape[:-1]) + 1
         starts = np.concatenate(([0], edges))
         ends = np.append(edges, n)
-        seq_raw = seq.astype(INDEX, copy=False).tobytes()
-        points_raw = np.column_stack((lat, lon)).astype(REAL, copy=False).tobytes()
-        dist_raw = dist.astype(REAL, copy=False).tobytes()
+        bounds = np.append(starts, n)
+        shapes = np.arange(len(starts))
         has_dist = np.add.reduceat(~np.isnan(dist), starts) > 0
-        names = self.shapes.values
-        return [(names[c], e - s, seq_raw[s * 4:e * 4], points_raw[s * 16:e * 16],
-                 dist_raw[s * 8:e * 8] if d else None)
-                for c, s, e, d in zip(shape[starts].tolist(), starts.tolist(), ends.tolist(),
-                                      has_dist.tolist(), strict=True)]
+        return pa.table([
+            pa.array(self.shapes.values, pa.string()).take(pa.array(shape[starts])),
+            pa.array((ends - starts).astype(np.int32)),
+            _binary(bounds * 4, seq.astype(INDEX, copy=False)),
+            _binary(bounds * 16, np.column_stack((lat, lon)).astype(REAL, copy=False)),
+            _per_trip(len(starts), shapes, starts, ends, has_dist, dist.astype(REAL, copy=False)),
+        ], names=list(SHAPE_FIELDS))
+
+
+SHAPE_FIELDS = ("shape_id", "point_count", "sequences", "points", "dist_traveled")
 
 
 def unpack_shape(sequences: bytes, points: bytes, dist_traveled: bytes | None
@@ -338,39 +417,63 @@ class StopTime(NamedTuple):
 
 def trip_stop_times(session: Session, version_id: int, trip_ids: Iterable[str]
                     ) -> dict[str, list[StopTime]]:
-    """The stop times of some trips of a version, in stop_sequence order (two queries per 500
-    trips: the trips' times, then their patterns). Trips without stop times map to []."""
+    """The stop times of some trips of a version, in stop_sequence order. Trips without stop
+    times map to []; unknown trips are left out.
+
+    Two queries per 500 trips: the trips, then their patterns' stops, whose departure arrays
+    give each trip's departure there (none where the trip has no time).
+    """
     from providers.transit.models import TransitPatternStop, TransitTrip
 
     found: dict[str, list[StopTime]] = {}
     wanted = sorted(set(trip_ids))
     for start in range(0, len(wanted), 500):
         trips = session.execute(
-            sa.select(TransitTrip.trip_id, TransitTrip.pattern_id, TransitTrip.arrival_secs,
-                      TransitTrip.departure_secs, TransitTrip.shape_dist_traveled,
+            sa.select(TransitTrip.trip_id, TransitTrip.trip_index, TransitTrip.pattern_id,
+                      TransitTrip.arrival_secs, TransitTrip.shape_dist_traveled,
                       TransitTrip.timepoints)
             .where(TransitTrip.feed_version_id == version_id,
                    TransitTrip.trip_id.in_(wanted[start:start + 500]))).all()
-        pattern_ids = sorted({t.pattern_id for t in trips if t.pattern_id is not None})
-        stops: dict[int, list[Any]] = {}
-        if pattern_ids:
-            ps = TransitPatternStop
-            for row in session.execute(
-                    sa.select(ps.pattern_id, ps.stop_sequence, ps.stop_id, ps.stop_headsign,
-                              ps.pickup_type, ps.drop_off_type)
-                    .where(ps.feed_version_id == version_id, ps.pattern_id.in_(pattern_ids))
-                    .order_by(ps.pattern_id, ps.position)):
-                stops.setdefault(row.pattern_id, []).append(row)
+        by_pattern: dict[int, list[Any]] = {}
         for t in trips:
-            pattern = stops.get(t.pattern_id, []) if t.pattern_id is not None else []
-            n = len(pattern)
-            found[t.trip_id] = [
-                StopTime(p.stop_sequence, p.stop_id, arr, dep, p.stop_headsign, p.pickup_type,
-                         p.drop_off_type, dist, point)
-                for p, arr, dep, dist, point in zip(
-                    pattern, unpack_times(t.arrival_secs), unpack_times(t.departure_secs),
-                    unpack_reals(t.shape_dist_traveled, n), unpack_small(t.timepoints, n),
-                    strict=True)]
+            if t.pattern_id is None:
+                found[t.trip_id] = []
+            else:
+                by_pattern.setdefault(t.pattern_id, []).append(t)
+        if not by_pattern:
+            continue
+        ps = TransitPatternStop
+        rows: dict[int, list[Any]] = {}
+        for row in session.execute(
+                sa.select(ps.pattern_id, ps.stop_sequence, ps.stop_id, ps.stop_headsign,
+                          ps.pickup_type, ps.drop_off_type, ps.departure_secs,
+                          ps.trip_indexes)
+                .where(ps.feed_version_id == version_id,
+                       ps.pattern_id.in_(sorted(by_pattern)))
+                .order_by(ps.pattern_id, ps.position)):
+            rows.setdefault(row.pattern_id, []).append(row)
+        for pattern_id, members in by_pattern.items():
+            stops = rows.get(pattern_id, [])
+            indexes = np.array([t.trip_index for t in members], INDEX)
+            # departures[i][j]: trip j's departure at stop i (-1: none).
+            departures = np.full((len(stops), len(members)), NO_TIME, np.int64)
+            for i, row in enumerate(stops):
+                trip_of = np.frombuffer(row.trip_indexes, INDEX)
+                order = np.argsort(trip_of, kind="stable")
+                at = np.minimum(np.searchsorted(trip_of[order], indexes), len(order) - 1)
+                if len(order):
+                    hit = trip_of[order][at] == indexes
+                    departures[i, hit] = np.frombuffer(row.departure_secs, TIME)[order][at][hit]
+            for j, t in enumerate(members):
+                n = len(stops)
+                deps = [None if d < 0 else d for d in departures[:, j].tolist()]
+                arrivals = unpack_times(t.arrival_secs) if t.arrival_secs is not None else deps
+                found[t.trip_id] = [
+                    StopTime(p.stop_sequence, p.stop_id, arr, dep, p.stop_headsign,
+                             p.pickup_type, p.drop_off_type, dist, point)
+                    for p, arr, dep, dist, point in zip(
+                        stops, arrivals, deps, unpack_reals(t.shape_dist_traveled, n),
+                        unpack_small(t.timepoints, n), strict=True)]
     return found
 
 

@@ -26,8 +26,8 @@ depends_on: str | Sequence[str] | None = None
 _ID = sa.BigInteger().with_variant(sa.Integer(), 'sqlite')
 _TRIP_COLUMNS = (
     ('trip_index', sa.Integer()), ('service_index', sa.Integer()), ('pattern_id', sa.Integer()),
-    ('arrival_secs', sa.LargeBinary()), ('departure_secs', sa.LargeBinary()),
-    ('shape_dist_traveled', sa.LargeBinary()), ('timepoints', sa.LargeBinary()))
+    ('arrival_secs', sa.LargeBinary()), ('shape_dist_traveled', sa.LargeBinary()),
+    ('timepoints', sa.LargeBinary()))
 _FETCH_ROWS = 10_000
 
 
@@ -46,7 +46,6 @@ def upgrade() -> None:
     sa.Column('stop_headsign', sa.Text(), nullable=True),
     sa.Column('departure_secs', sa.LargeBinary(), nullable=False),
     sa.Column('trip_indexes', sa.LargeBinary(), nullable=False),
-    sa.Column('service_indexes', sa.LargeBinary(), nullable=False),
     sa.ForeignKeyConstraint(['feed_version_id'], ['feed_version.id'], name=op.f('fk_transit_pattern_stop_feed_version_id_feed_version'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('feed_version_id', 'pattern_id', 'position', name=op.f('pk_transit_pattern_stop'))
     )
@@ -89,10 +88,10 @@ def _convert(bind: sa.engine.Connection) -> None:
     from providers.transit.timetable import ShapeBuilder, TimetableBuilder, service_indexes
 
     trip = sa.table('transit_trip', sa.column('feed_version_id'), sa.column('trip_id'),
-                    sa.column('service_id'), *(sa.column(name) for name, _ in _TRIP_COLUMNS))
+                    *(sa.column(name) for name, _ in _TRIP_COLUMNS))
     pattern_stop = sa.table('transit_pattern_stop', *(sa.column(name) for name in (
         'feed_version_id', 'pattern_id', 'position', 'stop_id', 'stop_sequence', 'pickup_type',
-        'drop_off_type', 'stop_headsign', 'departure_secs', 'trip_indexes', 'service_indexes')))
+        'drop_off_type', 'stop_headsign', 'departure_secs', 'trip_indexes')))
     shape = sa.table('transit_shape', *(sa.column(name) for name in (
         'feed_version_id', 'shape_id', 'point_count', 'sequences', 'points', 'dist_traveled')))
     versions = bind.execute(sa.text(
@@ -102,8 +101,7 @@ def _convert(bind: sa.engine.Connection) -> None:
             "SELECT trip_id, service_id FROM transit_trip WHERE feed_version_id = :v "
             "ORDER BY trip_id"), {"v": version}).all()
         _, service_index = service_indexes(s for _, s in trips)
-        trip_services = [service_index[s] for _, s in trips]
-        builder = TimetableBuilder([t for t, _ in trips], trip_services)
+        builder = TimetableBuilder([t for t, _ in trips])
         result = bind.execute(sa.text(
             "SELECT trip_id, stop_sequence, stop_id, arrival_secs, departure_secs, "
             "stop_headsign, pickup_type, drop_off_type, shape_dist_traveled, timepoint "
@@ -111,29 +109,18 @@ def _convert(bind: sa.engine.Connection) -> None:
         while rows := result.fetchmany(_FETCH_ROWS):
             builder.add([tuple(r) for r in rows])
         pattern_stops, times = builder.build()
-        if pattern_stops:
+        if pattern_stops.num_rows:
             bind.execute(pattern_stop.insert(), [
-                {"feed_version_id": version, "pattern_id": p.pattern_id,
-                 "position": p.position, "stop_id": p.stop_id,
-                 "stop_sequence": p.stop_sequence, "pickup_type": p.pickup_type,
-                 "drop_off_type": p.drop_off_type, "stop_headsign": p.stop_headsign,
-                 "departure_secs": p.departure_secs, "trip_indexes": p.trip_indexes,
-                 "service_indexes": p.service_indexes} for p in pattern_stops])
+                {"feed_version_id": version, **row} for row in pattern_stops.to_pylist()])
         update = (trip.update()
                   .where(trip.c.feed_version_id == sa.bindparam('v'),
                          trip.c.trip_id == sa.bindparam('t'))
                   .values({name: sa.bindparam(f'new_{name}') for name, _ in _TRIP_COLUMNS}))
-        params = []
-        for index, (trip_id, _) in enumerate(trips):
-            t = times.get(index)
-            params.append({
-                "v": version, "t": trip_id, "new_trip_index": index,
-                "new_service_index": trip_services[index],
-                "new_pattern_id": t.pattern_id if t else None,
-                "new_arrival_secs": t.arrival_secs if t else None,
-                "new_departure_secs": t.departure_secs if t else None,
-                "new_shape_dist_traveled": t.shape_dist_traveled if t else None,
-                "new_timepoints": t.timepoints if t else None})
+        params = [{"v": version, "t": trip_id, "new_trip_index": index,
+                   "new_service_index": service_index[service_id],
+                   **{f"new_{name}": value for name, value in packed.items()}}
+                  for index, ((trip_id, service_id), packed) in enumerate(
+                      zip(trips, times.to_pylist(), strict=True))]
         if params:
             bind.execute(update, params)
     versions = bind.execute(sa.text(
@@ -146,11 +133,9 @@ def _convert(bind: sa.engine.Connection) -> None:
         while rows := result.fetchmany(_FETCH_ROWS):
             shapes.add([tuple(r) for r in rows])
         packed = shapes.build()
-        if packed:
+        if packed.num_rows:
             bind.execute(shape.insert(), [
-                {"feed_version_id": version, "shape_id": shape_id, "point_count": count,
-                 "sequences": seqs, "points": points, "dist_traveled": dist}
-                for shape_id, count, seqs, points, dist in packed])
+                {"feed_version_id": version, **row} for row in packed.to_pylist()])
 
 
 def downgrade() -> None:

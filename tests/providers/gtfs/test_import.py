@@ -8,7 +8,7 @@ import pytest
 import sqlalchemy as sa
 
 from providers.models import Feed, FeedVersion
-from providers.transit.models import TransitStop, TransitTrip
+from providers.transit.models import TransitPatternStop, TransitStop, TransitTrip
 from tests.providers.transit.factories import BASE_FEED, gtfs_zip, import_file, import_gtfs_bytes
 
 BAD = "gtfs/bad/transitfeed"
@@ -20,9 +20,13 @@ def rows_of(session, model, version_id):
 
 
 def stop_times_of(session, version_id):
-    """Stop times stored for a version: one time (4 bytes) per stop of each trip."""
-    return session.scalar(sa.select(sa.func.sum(sa.func.length(TransitTrip.arrival_secs)))
-                          .where(TransitTrip.feed_version_id == version_id)) // 4
+    """Stop times stored for a version: each trip's, one per stop of its pattern."""
+    return session.scalar(
+        sa.select(sa.func.count()).select_from(TransitTrip)
+        .join(TransitPatternStop, sa.and_(
+            TransitPatternStop.feed_version_id == TransitTrip.feed_version_id,
+            TransitPatternStop.pattern_id == TransitTrip.pattern_id))
+        .where(TransitTrip.feed_version_id == version_id))
 
 
 def test_cli_import_prints_json_counts_keyed_by_gtfs_file(mobihub, shared_data, session):
