@@ -1,7 +1,7 @@
 """Canonical transit tables: GTFS records, each tied to the feed version it came from.
 
 One row per GTFS record, except the big tables: stop_times.txt is stored as stop patterns with
-packed time arrays (``TransitPatternStop``, and each ``TransitTrip``'s own times), shapes.txt
+packed time arrays (``TransitPattern``, ``TransitPatternStop``), shapes.txt
 as one row per shape (``TransitShape``); see ``providers.transit.timetable``. Packed arrays are
 LargeBinary (bytea / BLOB) of little-endian numpy dtypes, described on each model.
 
@@ -86,23 +86,13 @@ class TransitRoute(Base):
 
 
 class TransitTrip(Base):
-    """trips.txt, with what stop_times.txt says of the trip beyond its pattern's departures.
+    """trips.txt; its stop times are in its pattern (``TransitPattern``, ``TransitPatternStop``).
 
     ``frequency_based``: its stop times are a template for frequencies.txt. ``trip_index``: the
-    trip's ordinal in its version (what ``TransitPatternStop.trip_indexes`` hold);
+    trip's ordinal in its version (what the patterns' ``trip_indexes`` hold; trips.txt order);
     ``service_index``: its service's ordinal among the version's service ids sorted (the
-    (service_id, service_index) pairs of a version's trips are that mapping). ``pattern_id``:
-    its stop pattern (``TransitPatternStop``; NULL for a trip without stop times). Its
-    departure at each stop is in the pattern stop's arrays; the optional per-stop columns
-    below hold one value per pattern stop, in ``position`` order, and are NULL when they
-    would say nothing:
-
-    - ``arrival_secs``: little-endian int32 (``<i4``) seconds since noon minus 12h of the
-      service day (may pass 24h), ``-1`` where the stop time has no time; NULL when every
-      arrival equals its departure (the usual case);
-    - ``shape_dist_traveled``: ``<f8``, NaN where not given; NULL when no stop has one;
-    - ``timepoints``: ``<i4``, ``-1`` where not given; NULL when no stop has one.
-
+    (service_id, service_index) pairs of a version's trips are that mapping). Neither depends
+    on stop_times, so trips are written while stop_times is still being parsed.
     ``providers.transit.timetable.trip_stop_times`` reads a trip's stop times back.
     """
 
@@ -125,7 +115,28 @@ class TransitTrip(Base):
     frequency_based: Mapped[bool] = mapped_column(sa.Boolean, default=False)
     trip_index: Mapped[int] = mapped_column(sa.Integer)
     service_index: Mapped[int] = mapped_column(sa.Integer)
-    pattern_id: Mapped[int | None] = mapped_column(sa.Integer)
+
+
+class TransitPattern(Base):
+    """A stop pattern: the trips sharing one sequence of pattern stops, and what their stop
+    times say beyond the departures (``TransitPatternStop`` holds those).
+
+    - ``trip_indexes``: little-endian int32 (``<i4``), the pattern's trips
+      (``TransitTrip.trip_index``), ascending; ``stop_count``: its pattern stops.
+    - ``arrival_secs``: ``<i4``, a trips x stops matrix (row-major, trips in ``trip_indexes``
+      order, stops in ``position`` order) of arrivals in seconds since noon minus 12h of the
+      service day, ``-1`` where the stop time has none; NULL when every arrival equals its
+      departure (the usual case: the departure is the arrival).
+    - ``shape_dist_traveled``: ``<f8`` matrix, NaN where not given; NULL when none is.
+    - ``timepoints``: ``<i4`` matrix, ``-1`` where not given; NULL when none is.
+    """
+
+    __tablename__ = "transit_pattern"
+
+    feed_version_id: Mapped[int] = mapped_column(BigIntPK, _version_fk(), primary_key=True)
+    pattern_id: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
+    stop_count: Mapped[int] = mapped_column(sa.Integer)
+    trip_indexes: Mapped[bytes] = mapped_column(sa.LargeBinary)
     arrival_secs: Mapped[bytes | None] = mapped_column(sa.LargeBinary)
     shape_dist_traveled: Mapped[bytes | None] = mapped_column(sa.LargeBinary)
     timepoints: Mapped[bytes | None] = mapped_column(sa.LargeBinary)

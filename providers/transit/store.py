@@ -19,6 +19,7 @@ import io
 import itertools
 import threading
 from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from queue import Empty, Full, Queue
 from typing import Any
 
@@ -53,45 +54,43 @@ class TransitFeedWriter:
 
     def _write(self, session: Session, version: FeedVersion, result: ImportResult
                ) -> dict[str, int]:
-        counts: dict[str, int] = {}
         records = result.records
         dialect = session.connection().dialect.name
+        counts: dict[str, int] = {}
         written: list[str] = []
-        for name in [*WRITE_ORDER, *(k for k in records if k not in WRITE_ORDER)]:
-            if name not in records or name == "trips":
-                continue
-            if name == "stop_times":
-                counts["trips"], counts[name] = _write_timetable(
-                    session, version.id, records.get("trips", []), records[name])
-                written += ["transit_trip", "transit_pattern_stop"]
-                continue
-            if name == "shapes":
-                shapes = ShapeBuilder()
-                for batch in _batches_iter(records[name]):
-                    shapes.add(batch)
-                store_table(session, "transit_shape", shapes.build(), version.id)
-                counts[name] = shapes.count
-                written.append("transit_shape")
-                continue
-            if name not in RECORD_TABLES:
-                continue
-            table, columns = RECORD_TABLES[name]
-            count = [0]
-            batches = getattr(records[name], "batches", None)
-            if batches is not None:  # Arrow tables and lists of tuples
-                rows = _BatchRows(version.id, batches(), count)
-            else:
-                rows = _versioned(version.id, records[name], count)
-            if dialect == "postgresql":
-                copy_rows(session, table, ("feed_version_id", *columns), rows)
-            else:
-                insert_rows(session, table, ("feed_version_id", *columns), rows,
-                            version_id=version.id)
-            counts[name] = count[0]
-            written.append(table)
-        if "trips" in records and "stop_times" not in records:  # a rejected parse's leftovers
-            counts["trips"], _ = _write_timetable(session, version.id, records["trips"], [])
-            written.append("transit_trip")
+        trips = _trip_table(_batches_of(records.get("trips", [])))
+        # stop_times and shapes are parsed and packed by a worker while this thread writes the
+        # other tables (trips included: nothing in them depends on stop_times). The parse
+        # spends most of its time in Arrow and numpy, outside the GIL, so on two cores the
+        # writes cost little extra time. Its problems land in the report in the same order as
+        # before: nothing else reports while it runs.
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="transit-pack") as pool:
+            packing = pool.submit(_pack, trips.column("trip_id").to_pylist(),
+                                  records.get("stop_times"), records.get("shapes"))
+            try:
+                for name in [*WRITE_ORDER, *(k for k in records if k not in WRITE_ORDER)]:
+                    if name not in records or name not in RECORD_TABLES:
+                        continue
+                    table = RECORD_TABLES[name][0]
+                    if name == "trips":
+                        counts[name] = _store_trips(session, version.id, trips)
+                    else:
+                        counts[name] = _store_records(session, version.id, name, records[name],
+                                                      dialect)
+                    written.append(table)
+            finally:
+                # Also when a write failed: the worker must not outlive the transaction.
+                packed = packing.result()
+        pattern_stops, patterns, shapes, stop_time_count, shape_count = packed
+        if "stop_times" in records:
+            store_table(session, "transit_pattern_stop", pattern_stops, version.id)
+            store_table(session, "transit_pattern", patterns, version.id)
+            counts["stop_times"] = stop_time_count
+            written += ["transit_pattern_stop", "transit_pattern"]
+        if "shapes" in records:
+            store_table(session, "transit_shape", shapes, version.id)
+            counts["shapes"] = shape_count
+            written.append("transit_shape")
         if dialect == "postgresql" and written:
             # Fresh statistics after a bulk load, or the planner guesses until autovacuum
             # catches up (PostgreSQL docs, "ANALYZE"). Every table written, small ones too: a
@@ -101,7 +100,54 @@ class TransitFeedWriter:
         service_range = result.meta.get("service_range")
         if service_range:
             version.service_start, version.service_end = service_range
-        return counts
+        order = [*WRITE_ORDER, *records]
+        return {name: counts[name] for name in sorted(counts, key=order.index)}
+
+
+def _pack(trip_ids: list[str], stop_times: Any, shapes: Any) -> tuple[Any, ...]:
+    """Parse (through the adapter's lazy batches) and pack stop_times, then shapes.
+
+    Returns (pattern stops, patterns, shapes, stop_times rows read, shape points read).
+    """
+    builder = TimetableBuilder(trip_ids)
+    for batch in _batches_iter(stop_times or []):
+        builder.add(batch)
+    pattern_stops, patterns = builder.build()
+    shape_builder = ShapeBuilder()
+    for batch in _batches_iter(shapes or []):
+        shape_builder.add(batch)
+    return pattern_stops, patterns, shape_builder.build(), builder.count, shape_builder.count
+
+
+def _store_records(session: Session, version_id: int, name: str, records: Any, dialect: str
+                   ) -> int:
+    """Store one small record type as it comes; return its rows."""
+    table, columns = RECORD_TABLES[name]
+    count = [0]
+    batches = getattr(records, "batches", None)
+    if batches is not None:  # Arrow tables and lists of tuples
+        rows: Iterable[tuple] = _BatchRows(version_id, batches(), count)
+    else:
+        rows = _versioned(version_id, records, count)
+    if dialect == "postgresql":
+        copy_rows(session, table, ("feed_version_id", *columns), rows)
+    else:
+        insert_rows(session, table, ("feed_version_id", *columns), rows, version_id=version_id)
+    return count[0]
+
+
+def _store_trips(session: Session, version_id: int, trips: Any) -> int:
+    """The trips with their index (trips.txt order) and their service's index."""
+    import pyarrow.compute as pc
+
+    services = trips.column("service_id")
+    ordered, _ = service_indexes(pc.unique(services).to_pylist())
+    trips = trips.append_column("trip_index", pa.array(np.arange(trips.num_rows,
+                                                                 dtype=np.int32)))
+    trips = trips.append_column("service_index", pc.index_in(
+        services, value_set=pa.array(ordered, pa.string())))
+    store_table(session, "transit_trip", trips, version_id)
+    return trips.num_rows
 
 
 @contextlib.contextmanager
@@ -120,33 +166,6 @@ def _collection_paused() -> Iterator[None]:
     finally:
         if enabled:
             gc.enable()
-
-
-def _write_timetable(session: Session, version_id: int, trips: Any, stop_times: Any
-                     ) -> tuple[int, int]:
-    """Pack stop_times into patterns; write them and the trips with theirs.
-
-    Returns (trips written, stop_times rows read).
-    """
-    import pyarrow.compute as pc
-
-    table = _trip_table(_batches_of(trips))
-    builder = TimetableBuilder(table.column("trip_id").to_pylist())
-    for batch in _batches_iter(stop_times):
-        builder.add(batch)
-    pattern_stops, times = builder.build()
-    store_table(session, "transit_pattern_stop", pattern_stops, version_id)
-    del pattern_stops
-    services = table.column("service_id")
-    ordered, _ = service_indexes(pc.unique(services).to_pylist())
-    table = table.append_column("trip_index", pa.array(np.arange(table.num_rows,
-                                                                 dtype=np.int32)))
-    table = table.append_column("service_index", pc.index_in(
-        services, value_set=pa.array(ordered, pa.string())))
-    for name in times.column_names:
-        table = table.append_column(name, times.column(name))
-    store_table(session, "transit_trip", table, version_id)
-    return table.num_rows, builder.count
 
 
 def _trip_table(batches: list[Any]) -> Any:
@@ -182,26 +201,34 @@ def _batches_iter(records: Any) -> Iterator[Any]:
 def store_table(session: Session, name: str, table: Any, version_id: int) -> None:
     """Store an Arrow table (columns named as ``name``'s) under a version, in one go.
 
-    PostgreSQL: one ``COPY … WITH (FORMAT csv)`` written by Arrow's CSV writer (in C), binary
-    columns as bytea hex text (``\\x…``); the tables stored this way never hold an empty
-    string (ids are required, optional texts are null), which that format would read as
-    NULL. SQLite: one ``executemany`` over a C-level ``zip`` of the columns.
+    PostgreSQL: ``COPY``, in binary format when the table has binary columns (the packed
+    arrays go as they are: a few thousand rows, a few MB), else in CSV format written by
+    Arrow's CSV writer (in C; the tables stored this way never hold an empty string, which
+    that format reads as NULL: ids are required, optional texts are null). SQLite: one
+    ``executemany`` over a C-level ``zip`` of the columns.
     """
     if not table.num_rows:
         return
+    columns = ("feed_version_id", *table.column_names)
     if session.connection().dialect.name != "postgresql":
-        insert_rows(session, name, ("feed_version_id", *table.column_names),
-                    _BatchRows(version_id, iter([table]), [0]), version_id=version_id)
+        insert_rows(session, name, columns, _BatchRows(version_id, iter([table]), [0]),
+                    version_id=version_id)
         return
-    columns = []
-    for column in table.columns:
-        if pa.types.is_binary(column.type):
-            column = pa.array([None if v is None else "\\x" + v.hex()
-                               for v in column.to_pylist()], pa.string())
-        columns.append(column)
-    copy_rows(session, name, ("feed_version_id", *table.column_names),
-              _BatchRows(version_id, iter([pa.table(columns, names=table.column_names)]), [0]),
-              csv_text=True)
+    if not any(pa.types.is_binary(kind) for kind in table.schema.types):
+        copy_rows(session, name, columns,
+                  _BatchRows(version_id, iter([table]), [0]), csv_text=True)
+        return
+    driver = session.connection().connection.driver_connection
+    with driver.cursor() as cursor, cursor.copy(  # type: ignore[union-attr]
+            f"COPY {name} ({', '.join(columns)}) FROM STDIN (FORMAT BINARY)") as copy:
+        copy.set_types(["int8", *(_PG_TYPES[str(kind)] for kind in table.schema.types)])
+        for row in zip(itertools.repeat(version_id),
+                       *(column.to_pylist() for column in table.columns)):
+            copy.write_row(row)
+
+
+_PG_TYPES = {"int16": "int2", "int32": "int4", "int64": "int8", "string": "text",
+             "binary": "bytea", "bool": "bool", "double": "float8"}
 
 
 def prefetched(batches: Iterator[Any], depth: int = PREFETCH_BATCHES) -> Iterator[Any]:

@@ -35,25 +35,11 @@ SMALL = np.dtype("<i4")
 NO_TIME = -1
 
 
-def unpack_times(data: bytes | None) -> list[int | None]:
-    """A packed time array as Python values (None for "no time")."""
-    if not data:
-        return []
-    return [None if v < 0 else v for v in np.frombuffer(data, TIME).tolist()]
-
-
 def unpack_reals(data: bytes | None, n: int) -> list[float | None]:
     """A packed float array (None for NaN); ``n`` Nones when the array was not stored."""
     if data is None:
         return [None] * n
     return [None if v != v else v for v in np.frombuffer(data, REAL).tolist()]
-
-
-def unpack_small(data: bytes | None, n: int) -> list[int | None]:
-    """A packed small-integer array (None for -1); ``n`` Nones when it was not stored."""
-    if data is None:
-        return [None] * n
-    return [None if v < 0 else v for v in np.frombuffer(data, SMALL).tolist()]
 
 
 class _Codes:
@@ -149,8 +135,9 @@ class TimetableBuilder:
 
         n_trips = self.n_trips
         if not self.count:
-            return _pattern_stop_table([], 0), _trip_table(
-                pa.nulls(n_trips, pa.int32()), *(pa.nulls(n_trips, pa.binary()),) * 3)
+            return _pattern_stop_table([], 0), pa.table(
+                [pa.array([], pa.int32()), pa.array([], pa.int32()),
+                 *(pa.array([], pa.binary()),) * 4], names=list(PATTERN_FIELDS))
         trip, seq, stop, arr, dep, head, pick, drop, dist, point = (
             np.concatenate(c) for c in self.columns)
         self.columns = []
@@ -215,28 +202,38 @@ class TimetableBuilder:
             _names(self.headsigns.values, head[rep_rows]),
             _binary(bounds, dep_sorted.astype(TIME, copy=False)),
             _binary(bounds, trips_sorted.astype(INDEX, copy=False))], total)
-        # Per trip (by trip index): its pattern and the optional per-stop columns, stored only
-        # when the trip has one that says something (an arrival other than its departure).
-        run_trips_sorted = trip[starts]
-        pattern_of = np.full(n_trips, -1, np.int32)
-        pattern_of[run_trips_sorted] = run_pattern_arr
-        differs = np.add.reduceat(arr != dep, starts) > 0
-        has_dist = np.add.reduceat(~np.isnan(dist), starts) > 0
-        has_point = np.add.reduceat(point >= 0, starts) > 0
-        trips = _trip_table(
-            _nullable(pattern_of),
-            _per_trip(n_trips, run_trips_sorted, starts, ends, differs,
-                      arr.astype(TIME, copy=False)),
-            _per_trip(n_trips, run_trips_sorted, starts, ends, has_dist,
-                      dist.astype(REAL, copy=False)),
-            _per_trip(n_trips, run_trips_sorted, starts, ends, has_point,
-                      point.astype(SMALL, copy=False)))
-        return pattern_stops, trips
+        # Per pattern: its trips (by trip index) and, as trips x stops matrices, the
+        # per-stop columns that say something beyond the departures (NULL otherwise).
+        run_trips = trip[starts]
+        by_pattern = np.lexsort((run_trips, run_pattern_arr))
+        trips_per_pattern = np.bincount(run_pattern_arr, minlength=len(rep))
+        run_bounds = np.concatenate(([0], np.cumsum(trips_per_pattern)))
+        ordered_starts = starts[by_pattern]
+        ordered_lengths = run_lengths[by_pattern]
+        row_order = (np.repeat(ordered_starts - np.concatenate(
+            ([0], np.cumsum(ordered_lengths)[:-1])), ordered_lengths) + np.arange(n))
+        cell_bounds = np.concatenate(([0], np.cumsum(trips_per_pattern * lengths)))
+        pattern_ids = np.arange(len(rep), dtype=np.int32)
+
+        def matrix(values: np.ndarray, says: np.ndarray) -> Any:
+            ordered = values[row_order]
+            keep = np.add.reduceat(says[row_order], cell_bounds[:-1]) > 0
+            return _segments(cell_bounds, ordered, keep)
+
+        patterns = pa.table([
+            pa.array(pattern_ids), pa.array(lengths.astype(np.int32)),
+            _binary(run_bounds * 4, run_trips[by_pattern].astype(INDEX, copy=False)),
+            matrix(arr.astype(TIME, copy=False), arr != dep),
+            matrix(dist.astype(REAL, copy=False), ~np.isnan(dist)),
+            matrix(point.astype(SMALL, copy=False), point >= 0),
+        ], names=list(PATTERN_FIELDS))
+        return pattern_stops, patterns
 
 
 PATTERN_STOP_FIELDS = ("pattern_id", "position", "stop_id", "stop_sequence", "pickup_type",
                        "drop_off_type", "stop_headsign", "departure_secs", "trip_indexes")
-TRIP_FIELDS = ("pattern_id", "arrival_secs", "shape_dist_traveled", "timepoints")
+PATTERN_FIELDS = ("pattern_id", "stop_count", "trip_indexes", "arrival_secs",
+                  "shape_dist_traveled", "timepoints")
 
 
 def _pattern_stop_table(columns: list[Any], n: int) -> Any:
@@ -247,12 +244,6 @@ def _pattern_stop_table(columns: list[Any], n: int) -> Any:
                  pa.string(), pa.binary(), pa.binary())
         columns = [pa.array([], kind) for kind in kinds]
     return pa.table(columns, names=list(PATTERN_STOP_FIELDS))
-
-
-def _trip_table(*columns: Any) -> Any:
-    import pyarrow as pa
-
-    return pa.table(list(columns), names=list(TRIP_FIELDS))
 
 
 def _nullable(values: np.ndarray) -> Any:
@@ -277,26 +268,21 @@ def _binary(bounds: np.ndarray, values: np.ndarray) -> Any:
         None, pa.py_buffer(bounds.astype(np.int32)), pa.py_buffer(values.tobytes())])
 
 
-def _per_trip(n_trips: int, trips: np.ndarray, starts: np.ndarray, ends: np.ndarray,
-              keep: np.ndarray, values: np.ndarray) -> Any:
-    """Per trip index: the trip's run of ``values`` as bytes where ``keep``, else null."""
+def _segments(bounds: np.ndarray, values: np.ndarray, keep: np.ndarray) -> Any:
+    """An Arrow binary array of the item ranges ``bounds`` of ``values``: the ranges where
+    ``keep`` as bytes, the others null."""
     import pyarrow as pa
 
-    size = values.itemsize
-    lengths = np.zeros(n_trips, np.int64)
-    lengths[trips[keep]] = (ends - starts)[keep] * size
-    bounds = np.concatenate(([0], np.cumsum(lengths))).astype(np.int32)
-    # Runs are in trip order of ``trips``; the output is by trip index.
-    order = np.argsort(trips[keep], kind="stable")
-    kept_starts, kept_ends = starts[keep][order], ends[keep][order]
-    parts = [values[s:e] for s, e in zip(kept_starts.tolist(), kept_ends.tolist(),
-                                         strict=True)]
-    data = np.concatenate(parts) if parts else values[:0]
-    present = np.zeros(n_trips, bool)
-    present[trips[keep]] = True
-    validity = pa.array(present).buffers()[1] if not present.all() else None
-    return pa.BinaryArray.from_buffers(pa.binary(), n_trips, [
-        validity, pa.py_buffer(bounds), pa.py_buffer(data.tobytes())])
+    lengths = np.diff(bounds)
+    lengths[~keep] = 0
+    if not keep.any():
+        return pa.nulls(len(keep), pa.binary())
+    taken = np.repeat(keep, np.diff(bounds))
+    data = values[taken] if not keep.all() else values
+    offsets = np.concatenate(([0], np.cumsum(lengths))) * values.itemsize
+    return pa.BinaryArray.from_buffers(pa.binary(), len(keep), [
+        pa.array(keep).buffers()[1], pa.py_buffer(offsets.astype(np.int32)),
+        pa.py_buffer(np.ascontiguousarray(data).tobytes())])
 
 
 def _sort_departures(pattern_stops: np.ndarray, departures: np.ndarray, trips: np.ndarray,
@@ -375,14 +361,13 @@ class ShapeBuilder:
         starts = np.concatenate(([0], edges))
         ends = np.append(edges, n)
         bounds = np.append(starts, n)
-        shapes = np.arange(len(starts))
         has_dist = np.add.reduceat(~np.isnan(dist), starts) > 0
         return pa.table([
             pa.array(self.shapes.values, pa.string()).take(pa.array(shape[starts])),
             pa.array((ends - starts).astype(np.int32)),
             _binary(bounds * 4, seq.astype(INDEX, copy=False)),
             _binary(bounds * 16, np.column_stack((lat, lon)).astype(REAL, copy=False)),
-            _per_trip(len(starts), shapes, starts, ends, has_dist, dist.astype(REAL, copy=False)),
+            _segments(bounds, dist.astype(REAL, copy=False), has_dist),
         ], names=list(SHAPE_FIELDS))
 
 
@@ -420,61 +405,85 @@ def trip_stop_times(session: Session, version_id: int, trip_ids: Iterable[str]
     """The stop times of some trips of a version, in stop_sequence order. Trips without stop
     times map to []; unknown trips are left out.
 
-    Two queries per 500 trips: the trips, then their patterns' stops, whose departure arrays
-    give each trip's departure there (none where the trip has no time).
+    Four queries: the trips' indexes, every pattern's trips (a few bytes per trip) to find
+    theirs, those patterns' matrices and stops (whose departure arrays give each trip's
+    departure there, none where the trip has no time).
     """
-    from providers.transit.models import TransitPatternStop, TransitTrip
+    from providers.transit.models import TransitPattern, TransitPatternStop, TransitTrip
 
-    found: dict[str, list[StopTime]] = {}
     wanted = sorted(set(trip_ids))
+    if not wanted:
+        return {}
+    indexes: dict[int, str] = {}
     for start in range(0, len(wanted), 500):
-        trips = session.execute(
-            sa.select(TransitTrip.trip_id, TransitTrip.trip_index, TransitTrip.pattern_id,
-                      TransitTrip.arrival_secs, TransitTrip.shape_dist_traveled,
-                      TransitTrip.timepoints)
+        indexes.update((index, trip_id) for trip_id, index in session.execute(
+            sa.select(TransitTrip.trip_id, TransitTrip.trip_index)
             .where(TransitTrip.feed_version_id == version_id,
-                   TransitTrip.trip_id.in_(wanted[start:start + 500]))).all()
-        by_pattern: dict[int, list[Any]] = {}
-        for t in trips:
-            if t.pattern_id is None:
-                found[t.trip_id] = []
-            else:
-                by_pattern.setdefault(t.pattern_id, []).append(t)
-        if not by_pattern:
-            continue
-        ps = TransitPatternStop
-        rows: dict[int, list[Any]] = {}
-        for row in session.execute(
-                sa.select(ps.pattern_id, ps.stop_sequence, ps.stop_id, ps.stop_headsign,
-                          ps.pickup_type, ps.drop_off_type, ps.departure_secs,
-                          ps.trip_indexes)
-                .where(ps.feed_version_id == version_id,
-                       ps.pattern_id.in_(sorted(by_pattern)))
-                .order_by(ps.pattern_id, ps.position)):
-            rows.setdefault(row.pattern_id, []).append(row)
-        for pattern_id, members in by_pattern.items():
-            stops = rows.get(pattern_id, [])
-            indexes = np.array([t.trip_index for t in members], INDEX)
-            # departures[i][j]: trip j's departure at stop i (-1: none).
-            departures = np.full((len(stops), len(members)), NO_TIME, np.int64)
-            for i, row in enumerate(stops):
-                trip_of = np.frombuffer(row.trip_indexes, INDEX)
-                order = np.argsort(trip_of, kind="stable")
-                at = np.minimum(np.searchsorted(trip_of[order], indexes), len(order) - 1)
-                if len(order):
-                    hit = trip_of[order][at] == indexes
-                    departures[i, hit] = np.frombuffer(row.departure_secs, TIME)[order][at][hit]
-            for j, t in enumerate(members):
-                n = len(stops)
-                deps = [None if d < 0 else d for d in departures[:, j].tolist()]
-                arrivals = unpack_times(t.arrival_secs) if t.arrival_secs is not None else deps
-                found[t.trip_id] = [
-                    StopTime(p.stop_sequence, p.stop_id, arr, dep, p.stop_headsign,
-                             p.pickup_type, p.drop_off_type, dist, point)
-                    for p, arr, dep, dist, point in zip(
-                        stops, arrivals, deps, unpack_reals(t.shape_dist_traveled, n),
-                        unpack_small(t.timepoints, n), strict=True)]
+                   TransitTrip.trip_id.in_(wanted[start:start + 500]))))
+    found: dict[str, list[StopTime]] = {trip_id: [] for trip_id in indexes.values()}
+    if not indexes:
+        return found
+    asked = np.array(sorted(indexes), INDEX)
+    members: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # pattern: (trip rows, trip indexes)
+    for pattern_id, data in session.execute(
+            sa.select(TransitPattern.pattern_id, TransitPattern.trip_indexes)
+            .where(TransitPattern.feed_version_id == version_id)):
+        trips = np.frombuffer(data, INDEX)
+        rows = np.flatnonzero(np.isin(trips, asked))
+        if len(rows):
+            members[pattern_id] = (rows, trips[rows])
+    if not members:
+        return found
+    patterns = {row.pattern_id: row for row in session.execute(
+        sa.select(TransitPattern.pattern_id, TransitPattern.stop_count,
+                  TransitPattern.arrival_secs, TransitPattern.shape_dist_traveled,
+                  TransitPattern.timepoints)
+        .where(TransitPattern.feed_version_id == version_id,
+               TransitPattern.pattern_id.in_(sorted(members))))}
+    ps = TransitPatternStop
+    stops: dict[int, list[Any]] = {}
+    for row in session.execute(
+            sa.select(ps.pattern_id, ps.stop_sequence, ps.stop_id, ps.stop_headsign,
+                      ps.pickup_type, ps.drop_off_type, ps.departure_secs, ps.trip_indexes)
+            .where(ps.feed_version_id == version_id, ps.pattern_id.in_(sorted(members)))
+            .order_by(ps.pattern_id, ps.position)):
+        stops.setdefault(row.pattern_id, []).append(row)
+    for pattern_id, (rows, trips) in members.items():
+        pattern, pattern_stops = patterns[pattern_id], stops.get(pattern_id, [])
+        n = pattern.stop_count
+        # departures[i][j]: trip j's departure at stop i (-1: none there).
+        departures = np.full((len(pattern_stops), len(trips)), NO_TIME, np.int64)
+        for i, row in enumerate(pattern_stops):
+            trip_of = np.frombuffer(row.trip_indexes, INDEX)
+            if not len(trip_of):
+                continue
+            order = np.argsort(trip_of, kind="stable")
+            at = np.minimum(np.searchsorted(trip_of[order], trips), len(order) - 1)
+            hit = trip_of[order][at] == trips
+            departures[i, hit] = np.frombuffer(row.departure_secs, TIME)[order][at][hit]
+        arrivals = _matrix(pattern.arrival_secs, TIME, n)
+        dists = _matrix(pattern.shape_dist_traveled, REAL, n)
+        points = _matrix(pattern.timepoints, SMALL, n)
+        for j, (row_in_pattern, index) in enumerate(zip(rows.tolist(), trips.tolist(),
+                                                        strict=True)):
+            deps = [None if d < 0 else d for d in departures[:, j].tolist()]
+            arrs = (deps if arrivals is None else
+                    [None if a < 0 else a for a in arrivals[row_in_pattern].tolist()])
+            dist = ([None] * n if dists is None else
+                    [None if d != d else d for d in dists[row_in_pattern].tolist()])
+            point = ([None] * n if points is None else
+                     [None if p < 0 else p for p in points[row_in_pattern].tolist()])
+            found[indexes[index]] = [
+                StopTime(p.stop_sequence, p.stop_id, a, d, p.stop_headsign, p.pickup_type,
+                         p.drop_off_type, sd, tp)
+                for p, a, d, sd, tp in zip(pattern_stops, arrs, deps, dist, point,
+                                           strict=True)]
     return found
+
+
+def _matrix(data: bytes | None, dtype: Any, columns: int) -> np.ndarray | None:
+    """A packed trips x stops matrix, or None when it was not stored."""
+    return None if data is None else np.frombuffer(data, dtype).reshape(-1, columns)
 
 
 def shape_points(session: Session, version_id: int, shape_id: str

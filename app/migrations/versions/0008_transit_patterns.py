@@ -1,7 +1,7 @@
 """transit: stop_times as stop patterns with packed times, shapes as one row per shape
 
 Every stored feed version is converted: its stop_times rows are grouped into patterns
-(transit_pattern_stop) and each trip gets its packed times; its shape points become one
+(transit_pattern, transit_pattern_stop) and each trip gets its index; its shape points become one
 transit_shape row per shape. Then transit_stop_time (on PostgreSQL with its per-version
 partitions transit_stop_time_v{N}) and transit_shape_point are dropped. The packing is the
 import's own (providers/transit/timetable.py), so a converted version is stored exactly as a
@@ -24,11 +24,12 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 _ID = sa.BigInteger().with_variant(sa.Integer(), 'sqlite')
-_TRIP_COLUMNS = (
-    ('trip_index', sa.Integer()), ('service_index', sa.Integer()), ('pattern_id', sa.Integer()),
-    ('arrival_secs', sa.LargeBinary()), ('shape_dist_traveled', sa.LargeBinary()),
-    ('timepoints', sa.LargeBinary()))
+_TRIP_COLUMNS = (('trip_index', sa.Integer()), ('service_index', sa.Integer()))
 _FETCH_ROWS = 10_000
+_PACKED_COLUMNS = {
+    'transit_pattern_stop': ('departure_secs', 'trip_indexes'),
+    'transit_pattern': ('trip_indexes', 'arrival_secs', 'shape_dist_traveled', 'timepoints'),
+    'transit_shape': ('sequences', 'points', 'dist_traveled')}
 
 
 def upgrade() -> None:
@@ -51,6 +52,17 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('transit_pattern_stop', schema=None) as batch_op:
         batch_op.create_index('ix_transit_pattern_stop_stop', ['feed_version_id', 'stop_id'], unique=False)
+    op.create_table('transit_pattern',
+    sa.Column('feed_version_id', _ID, nullable=False),
+    sa.Column('pattern_id', sa.Integer(), nullable=False),
+    sa.Column('stop_count', sa.Integer(), nullable=False),
+    sa.Column('trip_indexes', sa.LargeBinary(), nullable=False),
+    sa.Column('arrival_secs', sa.LargeBinary(), nullable=True),
+    sa.Column('shape_dist_traveled', sa.LargeBinary(), nullable=True),
+    sa.Column('timepoints', sa.LargeBinary(), nullable=True),
+    sa.ForeignKeyConstraint(['feed_version_id'], ['feed_version.id'], name=op.f('fk_transit_pattern_feed_version_id_feed_version'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('feed_version_id', 'pattern_id', name=op.f('pk_transit_pattern'))
+    )
     op.create_table('transit_shape',
     sa.Column('feed_version_id', _ID, nullable=False),
     sa.Column('shape_id', sa.Text(), nullable=False),
@@ -61,6 +73,13 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['feed_version_id'], ['feed_version.id'], name=op.f('fk_transit_shape_feed_version_id_feed_version'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('feed_version_id', 'shape_id', name=op.f('pk_transit_shape'))
     )
+
+    if op.get_bind().dialect.name == 'postgresql':
+        # The packed arrays are little-endian integers and floats: pglz barely shrinks them
+        # and costs the import its time; EXTERNAL stores them out of line, uncompressed.
+        for table, columns in _PACKED_COLUMNS.items():
+            for column in columns:
+                op.execute(f'ALTER TABLE {table} ALTER COLUMN {column} SET STORAGE EXTERNAL')
 
     _convert(op.get_bind())
 
@@ -89,6 +108,9 @@ def _convert(bind: sa.engine.Connection) -> None:
 
     trip = sa.table('transit_trip', sa.column('feed_version_id'), sa.column('trip_id'),
                     *(sa.column(name) for name, _ in _TRIP_COLUMNS))
+    pattern = sa.table('transit_pattern', *(sa.column(name) for name in (
+        'feed_version_id', 'pattern_id', 'stop_count', 'trip_indexes', 'arrival_secs',
+        'shape_dist_traveled', 'timepoints')))
     pattern_stop = sa.table('transit_pattern_stop', *(sa.column(name) for name in (
         'feed_version_id', 'pattern_id', 'position', 'stop_id', 'stop_sequence', 'pickup_type',
         'drop_off_type', 'stop_headsign', 'departure_secs', 'trip_indexes')))
@@ -108,19 +130,18 @@ def _convert(bind: sa.engine.Connection) -> None:
             "FROM transit_stop_time WHERE feed_version_id = :v"), {"v": version})
         while rows := result.fetchmany(_FETCH_ROWS):
             builder.add([tuple(r) for r in rows])
-        pattern_stops, times = builder.build()
-        if pattern_stops.num_rows:
-            bind.execute(pattern_stop.insert(), [
-                {"feed_version_id": version, **row} for row in pattern_stops.to_pylist()])
+        pattern_stops, patterns = builder.build()
+        for table, rows in ((pattern_stop, pattern_stops), (pattern, patterns)):
+            if rows.num_rows:
+                bind.execute(table.insert(), [
+                    {"feed_version_id": version, **row} for row in rows.to_pylist()])
         update = (trip.update()
                   .where(trip.c.feed_version_id == sa.bindparam('v'),
                          trip.c.trip_id == sa.bindparam('t'))
                   .values({name: sa.bindparam(f'new_{name}') for name, _ in _TRIP_COLUMNS}))
         params = [{"v": version, "t": trip_id, "new_trip_index": index,
-                   "new_service_index": service_index[service_id],
-                   **{f"new_{name}": value for name, value in packed.items()}}
-                  for index, ((trip_id, service_id), packed) in enumerate(
-                      zip(trips, times.to_pylist(), strict=True))]
+                   "new_service_index": service_index[service_id]}
+                  for index, (trip_id, service_id) in enumerate(trips)]
         if params:
             bind.execute(update, params)
     versions = bind.execute(sa.text(
@@ -168,6 +189,7 @@ def downgrade() -> None:
     with op.batch_alter_table('transit_stop_time', schema=None) as batch_op:
         batch_op.create_index('ix_transit_stop_time_departures', ['feed_version_id', 'stop_id', 'departure_secs'], unique=False)
     op.drop_table('transit_shape')
+    op.drop_table('transit_pattern')
     with op.batch_alter_table('transit_pattern_stop', schema=None) as batch_op:
         batch_op.drop_index('ix_transit_pattern_stop_stop')
     op.drop_table('transit_pattern_stop')

@@ -14,7 +14,12 @@ import sqlalchemy as sa
 from providers.base import ValidationReport
 from providers.gtfs.reader import _LineCheck
 from providers.models import FeedVersion
-from providers.transit.models import TransitPatternStop, TransitShape, TransitTrip
+from providers.transit.models import (
+    TransitPattern,
+    TransitPatternStop,
+    TransitShape,
+    TransitTrip,
+)
 from providers.transit.queries import departures
 from providers.transit.timetable import shape_points, trip_stop_times
 from tests.providers.transit.factories import BASE_FEED, gtfs_zip, import_gtfs_bytes
@@ -112,18 +117,22 @@ def test_trips_sharing_stops_share_a_pattern(session):
         "stop_times.txt": stop_times, "frequencies.txt": None}))
     assert outcome.ok, outcome.message
     version_id = outcome.feed_version_id
-    patterns = dict(session.execute(sa.select(TransitTrip.trip_id, TransitTrip.pattern_id)
-                                    .where(TransitTrip.feed_version_id == version_id)).all())
-    assert patterns["T1"] == patterns["T2"] != patterns["T3"]  # T3 may not be boarded at A1
+    names = dict(session.execute(sa.select(TransitTrip.trip_index, TransitTrip.trip_id)
+                                 .where(TransitTrip.feed_version_id == version_id)).all())
+    patterns = {pattern.pattern_id: [names[i] for i in np.frombuffer(pattern.trip_indexes,
+                                                                     "<i4").tolist()]
+                for pattern in session.scalars(sa.select(TransitPattern).where(
+                    TransitPattern.feed_version_id == version_id))}
+    # T3 may not be boarded at A1: a pattern of its own.
+    assert sorted(patterns.values()) == [["T1", "T2"], ["T3"]]
+    shared = next(p for p, trips in patterns.items() if trips == ["T1", "T2"])
     first = session.execute(
         sa.select(TransitPatternStop).where(TransitPatternStop.feed_version_id == version_id,
-                                            TransitPatternStop.pattern_id == patterns["T1"],
+                                            TransitPatternStop.pattern_id == shared,
                                             TransitPatternStop.position == 0)).scalar_one()
     assert first.stop_id == "A1"
     assert np.frombuffer(first.departure_secs, "<i4").tolist() == [7 * 3600, 8 * 3600]
-    indexes = dict(session.execute(sa.select(TransitTrip.trip_index, TransitTrip.trip_id)
-                                   .where(TransitTrip.feed_version_id == version_id)).all())
-    assert [indexes[i] for i in np.frombuffer(first.trip_indexes, "<i4").tolist()] == [
+    assert [names[i] for i in np.frombuffer(first.trip_indexes, "<i4").tolist()] == [
         "T2", "T1"]
 
 
@@ -135,7 +144,7 @@ def test_pruned_versions_leave_no_timetable_behind(session):
         assert outcome.ok, outcome.message
         ids.append(outcome.feed_version_id)
     assert session.get(FeedVersion, ids[0]) is None
-    for model in (TransitPatternStop, TransitTrip):
+    for model in (TransitPattern, TransitPatternStop, TransitTrip):
         with_rows = set(session.scalars(sa.select(model.feed_version_id).distinct()))
         assert ids[0] not in with_rows
         assert set(ids[1:]) <= with_rows
