@@ -872,9 +872,11 @@ class _FeedParse:
         trip = _trim(columns["trip_id"])
         stop = _trim(columns["stop_id"])
         # References: the block's distinct ids (a few hundred) looked up in the parse's sets.
+        # Both dictionary-encoded: the writer takes its codes from them (no second hashing).
         encoded = pc.dictionary_encode(trip)
         names = encoded.dictionary.to_pylist()
-        stops_used = pc.unique(stop).to_pylist()
+        stop = pc.dictionary_encode(stop)
+        stops_used = stop.dictionary.to_pylist()
         if not (self.trip_service.keys() >= set(names) and self.stop_ids.issuperset(stops_used)):
             return None
         seq_text = columns["stop_sequence"]
@@ -945,7 +947,7 @@ class _FeedParse:
             head = _trim(head)
             head = pc.if_else(pc.equal(pc.binary_length(head), 0),
                               pa.scalar(None, pa.string()), head)
-        return pa.table([trip, seq, stop, arrival, departure, head, ints[0], ints[1], dist,
+        return pa.table([encoded, seq, stop, arrival, departure, head, ints[0], ints[1], dist,
                          ints[2]], names=[name for name, _ in _FAST_SCHEMA])
 
 
@@ -1074,10 +1076,11 @@ def _trim(column: Any) -> Any:
         # Whitespace can only start or end a value at a byte outside printable ASCII ("!" to
         # DEL; a non-ASCII character's first and last bytes are 0x80 or above): when no
         # value's first or last byte is, trimming changes nothing and is skipped.
+        # An empty value reads a neighbour's byte instead: at worst a needless trim.
         offsets, data = layout
-        starts, ends = offsets[:-1], offsets[1:]
-        full = ends > starts
-        if not (_UNPRINTABLE[data[starts[full]]].any() or _UNPRINTABLE[data[ends[full] - 1]].any()):
+        if not len(data) or not (
+                _UNPRINTABLE[data.take(offsets[:-1], mode="clip")].any()
+                or _UNPRINTABLE[data.take(offsets[1:] - 1, mode="clip")].any()):
             return column
     return pc.utf8_trim(column, characters=_PY_WHITESPACE)
 
@@ -1350,7 +1353,7 @@ def _fast_shape_block(columns: dict[str, Any], n: int,
     if not _take_new_sequences(taken, encoded.indices.to_numpy(),
                                encoded.dictionary.to_pylist(), seq.to_numpy()):
         return None
-    return pa.table([shape, seq, lat, lon, dist], names=_SHAPE_COLUMNS)
+    return pa.table([encoded, seq, lat, lon, dist], names=_SHAPE_COLUMNS)
 
 
 def _missing_endpoint(report: ValidationReport, trip_id: str) -> None:

@@ -68,9 +68,11 @@ class _Codes:
 
         if column.null_count == len(column):
             return np.full(len(column), -1, np.int32)
-        encoded = pc.dictionary_encode(column)
-        if isinstance(encoded, pa.ChunkedArray):
-            encoded = encoded.combine_chunks()
+        if isinstance(column, pa.ChunkedArray):
+            column = column.combine_chunks()
+        # The adapter hands trip and stop ids dictionary-encoded already.
+        encoded = (column if pa.types.is_dictionary(column.type)
+                   else pc.dictionary_encode(column))
         lookup = np.array([self.code(v) for v in encoded.dictionary.to_pylist()] + [-1],
                           np.int32)
         indices = pc.fill_null(encoded.indices, len(lookup) - 1)
