@@ -17,10 +17,8 @@ import csv
 import gc
 import io
 import itertools
-import threading
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from queue import Empty, Full, Queue
 from typing import Any
 
 import numpy as np
@@ -37,8 +35,6 @@ COPY_BLOCK_ROWS = 10_000
 TRIP_SCHEMA = pa.schema(list(zip(RECORD_TABLES["trips"][1], (
     pa.string(), pa.string(), pa.string(), pa.string(), pa.string(), pa.int16(), pa.string(),
     pa.string(), pa.int16(), pa.int16(), pa.bool_()), strict=True)))
-# Batches (about 1 MB of CSV each) parsed ahead of the database write, see ``prefetched``.
-PREFETCH_BATCHES = 2
 
 
 class TransitFeedWriter:
@@ -259,50 +255,6 @@ def _insert_table(session: Session, name: str, table: Any, version_id: int) -> N
 
 _PG_TYPES = {"int16": "int2", "int32": "int4", "int64": "int8", "string": "text",
              "binary": "bytea", "bool": "bool", "double": "float8"}
-
-
-def prefetched(batches: Iterator[Any], depth: int = PREFETCH_BATCHES) -> Iterator[Any]:
-    """The batches, produced by a worker thread up to ``depth`` ahead of the consumer.
-
-    The adapter's parse (zip inflation, Arrow's CSV reader and compute kernels) and the
-    database write (PostgreSQL's COPY, SQLite's executemany) release the GIL for most of their
-    work, so with two cores the next batch is parsed while this one is written. Single
-    consumer; the producer's exceptions are raised here; abandoning the iterator stops it.
-    """
-    queue: Queue[tuple[str, Any]] = Queue(maxsize=depth)
-    stop = threading.Event()
-
-    def produce() -> None:
-        try:
-            for batch in batches:
-                while not stop.is_set():
-                    try:
-                        queue.put(("batch", batch), timeout=0.1)
-                        break
-                    except Full:
-                        continue
-                if stop.is_set():
-                    return
-            queue.put(("end", None))
-        except BaseException as exc:  # handed to the consumer, raised in its thread
-            queue.put(("error", exc))
-
-    worker = threading.Thread(target=produce, name="transit-prefetch", daemon=True)
-    worker.start()
-    try:
-        while True:
-            kind, item = queue.get()
-            if kind == "end":
-                return
-            if kind == "error":
-                raise item
-            yield item
-    finally:
-        stop.set()
-        while worker.is_alive():  # unblock a producer waiting to put, then let it finish
-            with contextlib.suppress(Empty):
-                queue.get(timeout=0.1)
-        worker.join()
 
 
 def _versioned(version_id: int, rows: Iterable[tuple], count: list[int]) -> Iterator[tuple]:
