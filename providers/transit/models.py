@@ -123,12 +123,15 @@ class TransitPattern(Base):
 
     - ``trip_indexes``: little-endian int32 (``<i4``), the pattern's trips
       (``TransitTrip.trip_index``), ascending; ``stop_count``: its pattern stops.
-    - ``arrival_secs``: ``<i4``, a trips x stops matrix (row-major, trips in ``trip_indexes``
-      order, stops in ``position`` order) of arrivals in seconds since noon minus 12h of the
-      service day, ``-1`` where the stop time has none; NULL when every arrival equals its
-      departure (the usual case: the departure is the arrival).
-    - ``shape_dist_traveled``: ``<f8`` matrix, NaN where not given; NULL when none is.
-    - ``timepoints``: ``<i4`` matrix, ``-1`` where not given; NULL when none is.
+    - ``dwell_secs``: ``<i4``, a trips x stops matrix (row-major, trips in ``trip_indexes``
+      order, stops in ``position`` order) of each stop time's departure minus its arrival in
+      seconds (0 where it has no time); NULL when every arrival equals its departure (the
+      usual case); a single row (one value per stop) when every trip of the pattern has the
+      same dwells.
+    - ``shape_dist_traveled``: ``<f8`` matrix, NaN where not given; NULL when none is; a
+      single row (one value per stop) when every trip of the pattern has the same values.
+    - ``timepoints``: ``<i4`` matrix, ``-1`` where not given; NULL when none is; a single row
+      when every trip has the same, as for the distances.
     """
 
     __tablename__ = "transit_pattern"
@@ -137,7 +140,7 @@ class TransitPattern(Base):
     pattern_id: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
     stop_count: Mapped[int] = mapped_column(sa.Integer)
     trip_indexes: Mapped[bytes] = mapped_column(sa.LargeBinary)
-    arrival_secs: Mapped[bytes | None] = mapped_column(sa.LargeBinary)
+    dwell_secs: Mapped[bytes | None] = mapped_column(sa.LargeBinary)
     shape_dist_traveled: Mapped[bytes | None] = mapped_column(sa.LargeBinary)
     timepoints: Mapped[bytes | None] = mapped_column(sa.LargeBinary)
 

@@ -3,11 +3,11 @@
 The small tables are loaded as they are: on PostgreSQL with ``COPY … FROM STDIN`` through the
 session's own psycopg connection (so it runs inside the import's transaction and rolls back
 with it); on SQLite with ``executemany`` in the same transaction. stop_times and shapes are
-not stored row for row: their batches are collected as compact numpy columns (never a Python
-object per row) and packed (``providers.transit.timetable``) into a few thousand stop-pattern
-rows, the trips' time arrays and one row per shape, so the import writes about 20,000 rows for
-a feed of 440,000 stop times. The trips are written after stop_times, since they carry their
-times.
+not stored row for row: a worker thread parses them (through the adapter's lazy batches),
+collects them as compact numpy columns (never a Python object per row; about 35 bytes per
+stop time) and packs them (``providers.transit.timetable``) into stop patterns, pattern stops
+with their sorted departures, and one row per shape, while this thread writes the other
+tables. HART's 438,421 stop times and 45,835 shape points become 4,227 + 124 + 215 rows.
 """
 
 from __future__ import annotations
@@ -74,9 +74,13 @@ class TransitFeedWriter:
                         counts[name] = _store_records(session, version.id, name, records[name],
                                                       dialect)
                     written.append(table)
-            finally:
-                # Also when a write failed: the worker must not outlive the transaction.
-                packed = packing.result()
+            except BaseException:
+                # The worker must not outlive the failed write; its own error (if any) is
+                # secondary to the one raised here.
+                with contextlib.suppress(Exception):
+                    packing.result()
+                raise
+            packed = packing.result()
         pattern_stops, patterns, shapes, stop_time_count, shape_count = packed
         if "stop_times" in records:
             store_table(session, "transit_pattern_stop", pattern_stops, version.id)

@@ -130,19 +130,31 @@ class TimetableBuilder:
             store.append(column)
         self.count += len(columns[0])
 
+    @staticmethod
+    def _empty() -> tuple[Any, Any]:
+        import pyarrow as pa
+
+        return _pattern_stop_table([], 0), pa.table(
+            [pa.array([], pa.int32()), pa.array([], pa.int32()),
+             *(pa.array([], pa.binary()),) * 4], names=list(PATTERN_FIELDS))
+
     def build(self) -> tuple[Any, Any]:
-        """The pattern stops (an Arrow table, ``PATTERN_STOP_FIELDS``) and the trips' columns
-        (an Arrow table, ``TRIP_FIELDS``, one row per trip index)."""
+        """The pattern stops (an Arrow table, ``PATTERN_STOP_FIELDS``) and the patterns (an
+        Arrow table, ``PATTERN_FIELDS``), both numbered in order of first appearance."""
         import pyarrow as pa
 
         n_trips = self.n_trips
         if not self.count:
-            return _pattern_stop_table([], 0), pa.table(
-                [pa.array([], pa.int32()), pa.array([], pa.int32()),
-                 *(pa.array([], pa.binary()),) * 4], names=list(PATTERN_FIELDS))
+            return self._empty()
         trip, seq, stop, arr, dep, head, pick, drop, dist, point = (
             np.concatenate(c) for c in self.columns)
         self.columns = []
+        if (trip < 0).any():  # stop times of trips not given (the adapter never hands any)
+            known = trip >= 0
+            trip, seq, stop, arr, dep, head, pick, drop, dist, point = (
+                a[known] for a in (trip, seq, stop, arr, dep, head, pick, drop, dist, point))
+            if not len(trip):
+                return self._empty()
         n = len(trip)
         edges = np.flatnonzero(trip[1:] != trip[:-1]) + 1
         run_trips = trip[np.concatenate(([0], edges))]
@@ -205,7 +217,8 @@ class TimetableBuilder:
             _binary(bounds, dep_sorted.astype(TIME, copy=False)),
             _binary(bounds, trips_sorted.astype(INDEX, copy=False))], total)
         # Per pattern: its trips (by trip index) and, as trips x stops matrices, the
-        # per-stop columns that say something beyond the departures (NULL otherwise).
+        # per-stop columns that say something beyond the departures (NULL otherwise): the
+        # dwell (departure minus arrival), distances and timepoints.
         run_trips = trip[starts]
         by_pattern = np.lexsort((run_trips, run_pattern_arr))
         trips_per_pattern = np.bincount(run_pattern_arr, minlength=len(rep))
@@ -217,24 +230,41 @@ class TimetableBuilder:
         cell_bounds = np.concatenate(([0], np.cumsum(trips_per_pattern * lengths)))
         pattern_ids = np.arange(len(rep), dtype=np.int32)
 
-        def matrix(values: np.ndarray, says: np.ndarray) -> Any:
+        def matrix(values: np.ndarray, says: np.ndarray, *, shared: bool = False) -> Any:
             ordered = values[row_order]
             keep = np.add.reduceat(says[row_order], cell_bounds[:-1]) > 0
-            return _segments(cell_bounds, ordered, keep)
+            if not shared or not keep.any():
+                return _segments(cell_bounds, ordered, keep)
+            # One row for the pattern when all its trips have the same values (distances and
+            # timepoints along a pattern almost always are the same for every trip).
+            bits = ordered.view(np.int64 if ordered.itemsize == 8 else np.int32)
+            parts, lengths_out = [], []
+            for p, (low, high) in enumerate(zip(cell_bounds[:-1].tolist(),
+                                                cell_bounds[1:].tolist(), strict=True)):
+                if not keep[p]:
+                    lengths_out.append(0)
+                    continue
+                cells = bits[low:high].reshape(-1, int(lengths[p]))
+                one = bool((cells == cells[0]).all())
+                parts.append(ordered[low:low + int(lengths[p])] if one else ordered[low:high])
+                lengths_out.append(int(lengths[p]) if one else high - low)
+            bounds = np.concatenate(([0], np.cumsum(lengths_out)))
+            return _segments(bounds, np.concatenate(parts), keep, packed=True)
 
         patterns = pa.table([
             pa.array(pattern_ids), pa.array(lengths.astype(np.int32)),
             _binary(run_bounds * 4, run_trips[by_pattern].astype(INDEX, copy=False)),
-            matrix(arr.astype(TIME, copy=False), arr != dep),
-            matrix(dist.astype(REAL, copy=False), ~np.isnan(dist)),
-            matrix(point.astype(SMALL, copy=False), point >= 0),
+            matrix(np.where((arr >= 0) & (dep >= 0), dep - arr, 0).astype(TIME), arr != dep,
+                   shared=True),
+            matrix(dist.astype(REAL, copy=False), ~np.isnan(dist), shared=True),
+            matrix(point.astype(SMALL, copy=False), point >= 0, shared=True),
         ], names=list(PATTERN_FIELDS))
         return pattern_stops, patterns
 
 
 PATTERN_STOP_FIELDS = ("pattern_id", "position", "stop_id", "stop_sequence", "pickup_type",
                        "drop_off_type", "stop_headsign", "departure_secs", "trip_indexes")
-PATTERN_FIELDS = ("pattern_id", "stop_count", "trip_indexes", "arrival_secs",
+PATTERN_FIELDS = ("pattern_id", "stop_count", "trip_indexes", "dwell_secs",
                   "shape_dist_traveled", "timepoints")
 
 
@@ -270,17 +300,17 @@ def _binary(bounds: np.ndarray, values: np.ndarray) -> Any:
         None, pa.py_buffer(bounds.astype(np.int32)), pa.py_buffer(values.tobytes())])
 
 
-def _segments(bounds: np.ndarray, values: np.ndarray, keep: np.ndarray) -> Any:
+def _segments(bounds: np.ndarray, values: np.ndarray, keep: np.ndarray, *,
+              packed: bool = False) -> Any:
     """An Arrow binary array of the item ranges ``bounds`` of ``values``: the ranges where
-    ``keep`` as bytes, the others null."""
+    ``keep`` as bytes, the others null. ``packed``: ``values`` holds the kept ranges only."""
     import pyarrow as pa
 
     lengths = np.diff(bounds)
     lengths[~keep] = 0
     if not keep.any():
         return pa.nulls(len(keep), pa.binary())
-    taken = np.repeat(keep, np.diff(bounds))
-    data = values[taken] if not keep.all() else values
+    data = values if packed or keep.all() else values[np.repeat(keep, np.diff(bounds))]
     offsets = np.concatenate(([0], np.cumsum(lengths))) * values.itemsize
     return pa.BinaryArray.from_buffers(pa.binary(), len(keep), [
         pa.array(keep).buffers()[1], pa.py_buffer(offsets.astype(np.int32)),
@@ -438,7 +468,8 @@ def trip_stop_times(session: Session, version_id: int, trip_ids: Iterable[str]
         return found
     patterns = {row.pattern_id: row for row in session.execute(
         sa.select(TransitPattern.pattern_id, TransitPattern.stop_count,
-                  TransitPattern.arrival_secs, TransitPattern.shape_dist_traveled,
+                  TransitPattern.trip_indexes, TransitPattern.dwell_secs,
+                  TransitPattern.shape_dist_traveled,
                   TransitPattern.timepoints)
         .where(TransitPattern.feed_version_id == version_id,
                TransitPattern.pattern_id.in_(sorted(members))))}
@@ -463,14 +494,16 @@ def trip_stop_times(session: Session, version_id: int, trip_ids: Iterable[str]
             at = np.minimum(np.searchsorted(trip_of[order], trips), len(order) - 1)
             hit = trip_of[order][at] == trips
             departures[i, hit] = np.frombuffer(row.departure_secs, TIME)[order][at][hit]
-        arrivals = _matrix(pattern.arrival_secs, TIME, n)
-        dists = _matrix(pattern.shape_dist_traveled, REAL, n)
-        points = _matrix(pattern.timepoints, SMALL, n)
+        k = len(pattern.trip_indexes) // INDEX.itemsize
+        dwells = _matrix(pattern.dwell_secs, TIME, n, k)
+        dists = _matrix(pattern.shape_dist_traveled, REAL, n, k)
+        points = _matrix(pattern.timepoints, SMALL, n, k)
         for j, (row_in_pattern, index) in enumerate(zip(rows.tolist(), trips.tolist(),
                                                         strict=True)):
             deps = [None if d < 0 else d for d in departures[:, j].tolist()]
-            arrs = (deps if arrivals is None else
-                    [None if a < 0 else a for a in arrivals[row_in_pattern].tolist()])
+            arrs = (deps if dwells is None else
+                    [None if d is None else d - w
+                     for d, w in zip(deps, dwells[row_in_pattern].tolist(), strict=True)])
             dist = ([None] * n if dists is None else
                     [None if d != d else d for d in dists[row_in_pattern].tolist()])
             point = ([None] * n if points is None else
@@ -483,9 +516,13 @@ def trip_stop_times(session: Session, version_id: int, trip_ids: Iterable[str]
     return found
 
 
-def _matrix(data: bytes | None, dtype: Any, columns: int) -> np.ndarray | None:
-    """A packed trips x stops matrix, or None when it was not stored."""
-    return None if data is None else np.frombuffer(data, dtype).reshape(-1, columns)
+def _matrix(data: bytes | None, dtype: Any, columns: int, rows: int) -> np.ndarray | None:
+    """A packed trips x stops matrix (one row stored: the same for every trip), or None when
+    it was not stored."""
+    if data is None:
+        return None
+    matrix = np.frombuffer(data, dtype).reshape(-1, columns)
+    return np.broadcast_to(matrix, (rows, columns)) if len(matrix) == 1 else matrix
 
 
 def shape_points(session: Session, version_id: int, shape_id: str

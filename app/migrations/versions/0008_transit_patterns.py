@@ -28,7 +28,7 @@ _TRIP_COLUMNS = (('trip_index', sa.Integer()), ('service_index', sa.Integer()))
 _FETCH_ROWS = 10_000
 _PACKED_COLUMNS = {
     'transit_pattern_stop': ('departure_secs', 'trip_indexes'),
-    'transit_pattern': ('trip_indexes', 'arrival_secs', 'shape_dist_traveled', 'timepoints'),
+    'transit_pattern': ('trip_indexes', 'dwell_secs', 'shape_dist_traveled', 'timepoints'),
     'transit_shape': ('sequences', 'points', 'dist_traveled')}
 
 
@@ -57,7 +57,7 @@ def upgrade() -> None:
     sa.Column('pattern_id', sa.Integer(), nullable=False),
     sa.Column('stop_count', sa.Integer(), nullable=False),
     sa.Column('trip_indexes', sa.LargeBinary(), nullable=False),
-    sa.Column('arrival_secs', sa.LargeBinary(), nullable=True),
+    sa.Column('dwell_secs', sa.LargeBinary(), nullable=True),
     sa.Column('shape_dist_traveled', sa.LargeBinary(), nullable=True),
     sa.Column('timepoints', sa.LargeBinary(), nullable=True),
     sa.ForeignKeyConstraint(['feed_version_id'], ['feed_version.id'], name=op.f('fk_transit_pattern_feed_version_id_feed_version'), ondelete='CASCADE'),
@@ -109,7 +109,7 @@ def _convert(bind: sa.engine.Connection) -> None:
     trip = sa.table('transit_trip', sa.column('feed_version_id'), sa.column('trip_id'),
                     *(sa.column(name) for name, _ in _TRIP_COLUMNS))
     pattern = sa.table('transit_pattern', *(sa.column(name) for name in (
-        'feed_version_id', 'pattern_id', 'stop_count', 'trip_indexes', 'arrival_secs',
+        'feed_version_id', 'pattern_id', 'stop_count', 'trip_indexes', 'dwell_secs',
         'shape_dist_traveled', 'timepoints')))
     pattern_stop = sa.table('transit_pattern_stop', *(sa.column(name) for name in (
         'feed_version_id', 'pattern_id', 'position', 'stop_id', 'stop_sequence', 'pickup_type',

@@ -44,7 +44,7 @@ def test_trips_with_the_same_stops_share_a_pattern_in_any_row_order():
     assert departures(pattern_stops, rows_of_shared[0]) == ([600, 900], [1, 0])
     assert departures(pattern_stops, rows_of_shared[1]) == ([700, 1000], [1, 0])
     # Nothing beyond the departures to say: no matrices.
-    assert all(p["arrival_secs"] is None and p["shape_dist_traveled"] is None
+    assert all(p["dwell_secs"] is None and p["shape_dist_traveled"] is None
                for p in patterns.to_pylist())
 
 
@@ -56,7 +56,7 @@ def test_arrivals_distances_and_timepoints_are_kept_per_pattern_when_given():
     pattern_stops, patterns = builder.build()
     pattern = patterns.to_pylist()[0]
     assert pattern["stop_count"] == 3
-    assert np.frombuffer(pattern["arrival_secs"], "<i4").tolist() == [-1, 100, 200]
+    assert np.frombuffer(pattern["dwell_secs"], "<i4").tolist() == [0, 60, 0]
     dist = np.frombuffer(pattern["shape_dist_traveled"], "<f8").tolist()
     assert [None if d != d else d for d in dist] == [None, 2.5, None]
     assert np.frombuffer(pattern["timepoints"], "<i4").tolist() == [-1, 1, -1]
@@ -79,6 +79,18 @@ def test_arrow_batches_and_tuples_pack_alike():
     from_arrow.add(table)
     assert [t.to_pylist() for t in from_tuples.build()] == [
         t.to_pylist() for t in from_arrow.build()]
+
+
+def test_distances_shared_by_every_trip_of_a_pattern_are_stored_once():
+    builder = TimetableBuilder(TRIPS)
+    builder.add([stop_time("A", 1, "x", 10, dist=0.0), stop_time("A", 2, "y", 20, dist=1.0),
+                 stop_time("B", 1, "x", 30, dist=0.0), stop_time("B", 2, "y", 40, dist=1.0),
+                 stop_time("C", 1, "z", 30, dist=0.0), stop_time("C", 2, "y", 40, dist=1.0),
+                 stop_time("D", 1, "z", 50, dist=0.0), stop_time("D", 2, "y", 60, dist=2.0)])
+    _, patterns = builder.build()
+    dist = [np.frombuffer(p["shape_dist_traveled"], "<f8").tolist()
+            for p in patterns.to_pylist()]
+    assert dist == [[0.0, 1.0], [0.0, 1.0, 0.0, 2.0]]  # shared; trips C and D differ
 
 
 def test_no_stop_times_build_empty_tables():
