@@ -231,6 +231,8 @@ class TimetableBuilder:
         pattern_ids = np.arange(len(rep), dtype=np.int32)
 
         def matrix(values: np.ndarray, says: np.ndarray, *, shared: bool = False) -> Any:
+            if not says.any():  # the usual case for at least two of the three
+                return pa.nulls(len(rep), pa.binary())
             ordered = values[row_order]
             keep = np.add.reduceat(says[row_order], cell_bounds[:-1]) > 0
             if not shared or not keep.any():
