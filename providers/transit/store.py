@@ -95,8 +95,15 @@ class TransitFeedWriter:
             # Fresh statistics after a bulk load, or the planner guesses until autovacuum
             # catches up (PostgreSQL docs, "ANALYZE"). Every table written, small ones too: a
             # stale row estimate on transit_route once made the planner run a whole departures
-            # query once per route.
-            session.connection().exec_driver_sql(f"ANALYZE {', '.join(dict.fromkeys(written))}")
+            # query once per route. A sample of 3,000 rows (statistics target 10, for this
+            # ANALYZE only) is plenty for the queries, all index lookups by version and id;
+            # the default 30,000 cost HART's import a tenth of a second on transit_trip alone.
+            connection = session.connection()
+            previous = connection.exec_driver_sql("SHOW default_statistics_target").scalar()
+            connection.exec_driver_sql("SET default_statistics_target = 10")
+            connection.exec_driver_sql(f"ANALYZE {', '.join(dict.fromkeys(written))}")
+            connection.exec_driver_sql("SELECT set_config('default_statistics_target', "
+                                       "%(value)s, false)", {"value": previous})
         service_range = result.meta.get("service_range")
         if service_range:
             version.service_start, version.service_end = service_range
