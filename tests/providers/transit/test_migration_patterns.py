@@ -6,9 +6,10 @@ from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
+from alembic import command
 from sqlalchemy.orm import Session
 
-from app.migrate import head_revisions, upgrade
+from app.migrate import alembic_config, head_revisions, upgrade
 from providers.models import Feed, FeedVersion, Provider
 from providers.transit.queries import departures, get_trip
 from providers.transit.timetable import shape_points, trip_stop_times
@@ -109,5 +110,22 @@ def test_stored_versions_are_converted_and_the_old_tables_dropped(tmp_path):
                 assert [(s["stop"], s["arrival"], s["departure"]) for s in trip["stops"]] == [
                     ("old:A1", "2024-07-02T08:00:00-04:00", "2024-07-02T08:00:00-04:00"),
                     ("old:B", "2024-07-02T08:30:00-04:00", "2024-07-02T08:31:00-04:00")]
+        finally:
+            engine.dispose()
+
+
+def test_downgrade_restores_the_old_tables_empty(tmp_path):
+    with fresh_database(tmp_path, "downgrade") as url:
+        engine = sa.create_engine(url)
+        try:
+            upgrade(engine)
+            command.downgrade(alembic_config(engine), "0002_transit")
+            tables = set(sa.inspect(engine).get_table_names())
+            assert {"transit_stop_time", "transit_shape_point"} <= tables
+            assert not {"transit_pattern", "transit_pattern_stop", "transit_shape"} & tables
+            assert "trip_index" not in {
+                c["name"] for c in sa.inspect(engine).get_columns("transit_trip")}
+            upgrade(engine)
+            assert "transit_stop_time" not in set(sa.inspect(engine).get_table_names())
         finally:
             engine.dispose()
