@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
+from providers.transit.records import PACKED_RECORDS
 from providers.transit.timetable import (
     ShapeBuilder,
     TimetableBuilder,
@@ -67,9 +68,8 @@ def test_arrivals_distances_and_timepoints_are_kept_per_pattern_when_given():
 def test_arrow_batches_and_tuples_pack_alike():
     rows = [stop_time("A", 1, "x", 10, head="H"), stop_time("A", 2, "y", 20),
             stop_time("D", 1, "x", 5, head="H"), stop_time("D", 2, "y", 15)]
-    table = pa.table([pa.array(c) for c in zip(*rows, strict=True)], names=[
-        "trip_id", "stop_sequence", "stop_id", "arrival_secs", "departure_secs",
-        "stop_headsign", "pickup_type", "drop_off_type", "shape_dist_traveled", "timepoint"])
+    table = pa.table([pa.array(c) for c in zip(*rows, strict=True)],
+                     names=list(PACKED_RECORDS["stop_times"]))
     table = table.set_column(6, "pickup_type", table.column(6).cast(pa.int16()))
     table = table.set_column(7, "drop_off_type", table.column(7).cast(pa.int16()))
     table = table.set_column(8, "shape_dist_traveled", table.column(8).cast(pa.float64()))
