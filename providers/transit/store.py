@@ -57,9 +57,9 @@ class TransitFeedWriter:
         trips = _trip_table(_batches_of(records.get("trips", [])))
         # stop_times and shapes are parsed and packed by a worker while this thread writes the
         # other tables (trips included: nothing in them depends on stop_times). The parse
-        # spends most of its time in Arrow and numpy, outside the GIL, so on two cores the
-        # writes cost little extra time. Its problems land in the report in the same order as
-        # before: nothing else reports while it runs.
+        # spends much of its time in Arrow, zlib and numpy, outside the GIL, so the writes
+        # overlap it where a core is free. Its problems land in the report in the same order
+        # as before: nothing else reports while it runs.
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="transit-pack") as pool:
             packing = pool.submit(_pack, trips.column("trip_id").to_pylist(),
                                   records.get("stop_times"), records.get("shapes"))
