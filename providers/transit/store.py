@@ -37,6 +37,11 @@ TRIP_SCHEMA = pa.schema(list(zip(RECORD_TABLES["trips"][1], (
     pa.string(), pa.int16(), pa.int16(), pa.bool_()), strict=True)))
 
 
+# Tables only ever read by their primary key (or a prefix of it): statistics change no plan.
+KEY_LOOKUP_ONLY = frozenset({"transit_agency", "transit_feed_info", "transit_transfer",
+                             "transit_pattern", "transit_shape"})
+
+
 class TransitFeedWriter:
     """Writes GTFS-shaped records (``providers.transit.records``) under one feed version."""
 
@@ -91,17 +96,18 @@ class TransitFeedWriter:
             store_table(session, "transit_shape", shapes, version.id)
             counts["shapes"] = shape_count
             written.append("transit_shape")
-        if dialect == "postgresql" and written:
+        analyzed = [table for table in dict.fromkeys(written) if table not in KEY_LOOKUP_ONLY]
+        if dialect == "postgresql" and analyzed:
             # Fresh statistics after a bulk load, or the planner guesses until autovacuum
-            # catches up (PostgreSQL docs, "ANALYZE"). Every table written, small ones too: a
-            # stale row estimate on transit_route once made the planner run a whole departures
-            # query once per route. A sample of 3,000 rows (statistics target 10, for this
-            # ANALYZE only) is plenty for the queries, all index lookups by version and id;
-            # the default 30,000 cost HART's import a tenth of a second on transit_trip alone.
+            # catches up (PostgreSQL docs, "ANALYZE"). Small tables too: a stale row estimate
+            # on transit_route once made the planner run a whole departures query once per
+            # route. A sample of 3,000 rows (statistics target 10, for this ANALYZE only) is
+            # plenty for the queries, all index lookups by version and id; the default 30,000
+            # cost HART's import a tenth of a second on transit_trip alone.
             connection = session.connection()
             previous = connection.exec_driver_sql("SHOW default_statistics_target").scalar()
             connection.exec_driver_sql("SET default_statistics_target = 10")
-            connection.exec_driver_sql(f"ANALYZE {', '.join(dict.fromkeys(written))}")
+            connection.exec_driver_sql(f"ANALYZE {', '.join(analyzed)}")
             connection.exec_driver_sql("SELECT set_config('default_statistics_target', "
                                        "%(value)s, false)", {"value": previous})
         service_range = result.meta.get("service_range")
