@@ -76,10 +76,12 @@ def upgrade() -> None:
 
     if op.get_bind().dialect.name == 'postgresql':
         # The packed arrays are little-endian integers and floats: pglz barely shrinks them
-        # and costs the import its time; EXTERNAL stores them out of line, uncompressed.
+        # and costs the import its time; EXTERNAL stores them out of line, uncompressed. No
+        # query filters on them, so ANALYZE need not sample them (STATISTICS 0).
         for table, columns in _PACKED_COLUMNS.items():
             for column in columns:
                 op.execute(f'ALTER TABLE {table} ALTER COLUMN {column} SET STORAGE EXTERNAL')
+                op.execute(f'ALTER TABLE {table} ALTER COLUMN {column} SET STATISTICS 0')
 
     _convert(op.get_bind())
 
