@@ -79,6 +79,8 @@ class TransitFeedWriter:
                         counts[name] = _store_records(session, version.id, name, records[name],
                                                       dialect)
                     written.append(table)
+                # Their statistics now, while the worker still parses (see _analyze).
+                _analyze(session, written)
             except BaseException:
                 # The worker must not outlive the failed write; its own error (if any) is
                 # secondary to the one raised here.
@@ -96,25 +98,34 @@ class TransitFeedWriter:
             store_table(session, "transit_shape", shapes, version.id)
             counts["shapes"] = shape_count
             written.append("transit_shape")
-        analyzed = [table for table in dict.fromkeys(written) if table not in KEY_LOOKUP_ONLY]
-        if dialect == "postgresql" and analyzed:
-            # Fresh statistics after a bulk load, or the planner guesses until autovacuum
-            # catches up (PostgreSQL docs, "ANALYZE"). Small tables too: a stale row estimate
-            # on transit_route once made the planner run a whole departures query once per
-            # route. A sample of 3,000 rows (statistics target 10, for this ANALYZE only) is
-            # plenty for the queries, all index lookups by version and id; the default 30,000
-            # cost HART's import a tenth of a second on transit_trip alone.
-            connection = session.connection()
-            previous = connection.exec_driver_sql("SHOW default_statistics_target").scalar()
-            connection.exec_driver_sql("SET default_statistics_target = 10")
-            connection.exec_driver_sql(f"ANALYZE {', '.join(analyzed)}")
-            connection.exec_driver_sql("SELECT set_config('default_statistics_target', "
-                                       "%(value)s, false)", {"value": previous})
+        _analyze(session, written[written.index("transit_pattern_stop"):]
+                 if "stop_times" in records else [])
         service_range = result.meta.get("service_range")
         if service_range:
             version.service_start, version.service_end = service_range
         order = [*WRITE_ORDER, *records]
         return {name: counts[name] for name in sorted(counts, key=order.index)}
+
+
+def _analyze(session: Session, tables: list[str]) -> None:
+    """PostgreSQL: fresh statistics for freshly loaded tables.
+
+    Without them the planner guesses until autovacuum catches up (PostgreSQL docs,
+    "ANALYZE"); small tables count too: a stale row estimate on transit_route once made the
+    planner run a whole departures query once per route. A sample of 3,000 rows (statistics
+    target 10, for this ANALYZE only) is plenty for the queries, all index lookups by version
+    and id; the default 30,000 cost HART's import a tenth of a second on transit_trip alone.
+    Tables only read by primary key are skipped.
+    """
+    analyzed = [table for table in dict.fromkeys(tables) if table not in KEY_LOOKUP_ONLY]
+    connection = session.connection()
+    if connection.dialect.name != "postgresql" or not analyzed:
+        return
+    previous = connection.exec_driver_sql("SHOW default_statistics_target").scalar()
+    connection.exec_driver_sql("SET default_statistics_target = 10")
+    connection.exec_driver_sql(f"ANALYZE {', '.join(analyzed)}")
+    connection.exec_driver_sql("SELECT set_config('default_statistics_target', %(value)s, "
+                               "false)", {"value": previous})
 
 
 def _pack(trip_ids: list[str], stop_times: Any, shapes: Any) -> tuple[Any, ...]:
