@@ -36,12 +36,7 @@ Status = Literal["imported", "unchanged", "rejected", "applied"]
 
 
 class FeedWriter(Protocol):
-    """Stores an adapter's records. Static writers get a version; real-time ones do not.
-
-    A writer may also define ``before_prune(session, version_ids)``: called in the import's
-    transaction just before those versions are deleted, to clear their records more cheaply
-    than the row-by-row cascade (the transit writer truncates stop_times partitions).
-    """
+    """Stores an adapter's records. Static writers get a version; real-time ones do not."""
 
     def write(self, session: Session, feed: Feed, version: FeedVersion | None,
               result: ImportResult, context: ImportContext) -> dict[str, int]: ...
@@ -189,7 +184,7 @@ def import_payload(
                                  f"Feed rejected: {first}", context, report=report,
                                  counts=counts)
 
-    _activate(session, feed, version, counts, report, context.now, writer=writer)
+    _activate(session, feed, version, counts, report, context.now)
     session.commit()
     return ImportOutcome("imported", provider_slug, format_name,
                          f"Imported version {version.id} of {provider_slug} ({format_name}).",
@@ -197,7 +192,7 @@ def import_payload(
 
 
 def _activate(session: Session, feed: Feed, version: FeedVersion, counts: dict[str, int],
-              report: ValidationReport, now: datetime, *, writer: Any = None) -> None:
+              report: ValidationReport, now: datetime) -> None:
     previous = feed.active_version
     if previous is not None:
         previous.status = "superseded"
@@ -209,15 +204,12 @@ def _activate(session: Session, feed: Feed, version: FeedVersion, counts: dict[s
     version.warning_count = report.count("warning")
     feed.active_version = version
     session.flush()
-    _prune(session, feed.id, keep_ids={version.id}, writer=writer)
+    _prune(session, feed.id, keep_ids={version.id})
 
 
-def _prune(session: Session, feed_id: int, keep_ids: set[int], *,
-           writer: Any = None) -> None:
-    """Delete superseded versions beyond ``KEEP_VERSIONS`` (their records cascade).
-
-    The writer's ``before_prune`` hook, if it has one, clears what it can cheaply first.
-    """
+def _prune(session: Session, feed_id: int, keep_ids: set[int]) -> None:
+    """Delete superseded versions beyond ``KEEP_VERSIONS`` (their records cascade: a transit
+    version is a few thousand rows, its stop times packed)."""
     superseded = session.scalars(
         sa.select(FeedVersion.id)
         .where(FeedVersion.feed_id == feed_id, FeedVersion.status == "superseded")
@@ -225,9 +217,6 @@ def _prune(session: Session, feed_id: int, keep_ids: set[int], *,
     ).all()
     doomed = [vid for vid in superseded[KEEP_VERSIONS:] if vid not in keep_ids]
     if doomed:
-        before_prune = getattr(writer, "before_prune", None)
-        if before_prune is not None:
-            before_prune(session, doomed)
         session.execute(sa.delete(FeedVersion).where(FeedVersion.id.in_(doomed)))
 
 

@@ -872,9 +872,11 @@ class _FeedParse:
         trip = _trim(columns["trip_id"])
         stop = _trim(columns["stop_id"])
         # References: the block's distinct ids (a few hundred) looked up in the parse's sets.
+        # Both dictionary-encoded: the writer takes its codes from them (no second hashing).
         encoded = pc.dictionary_encode(trip)
         names = encoded.dictionary.to_pylist()
-        stops_used = pc.unique(stop).to_pylist()
+        stop = pc.dictionary_encode(stop)
+        stops_used = stop.dictionary.to_pylist()
         if not (self.trip_service.keys() >= set(names) and self.stop_ids.issuperset(stops_used)):
             return None
         seq_text = columns["stop_sequence"]
@@ -909,7 +911,8 @@ class _FeedParse:
         # each, by sequence, must have a time.
         has = pc.is_valid(departure).to_numpy(zero_copy_only=False)
         run_id = np.concatenate(([0], np.cumsum(codes[1:] != codes[:-1])))
-        by_run = np.lexsort((seqs, run_id))
+        by_run = np.argsort((run_id.astype(np.int64) << 32) | seqs.astype(np.int64),
+                            kind="stable")
         run_sorted = run_id[by_run]
         edges = np.flatnonzero(run_sorted[1:] != run_sorted[:-1])
         lows = by_run[np.concatenate(([0], edges + 1))]
@@ -944,7 +947,7 @@ class _FeedParse:
             head = _trim(head)
             head = pc.if_else(pc.equal(pc.binary_length(head), 0),
                               pa.scalar(None, pa.string()), head)
-        return pa.table([trip, seq, stop, arrival, departure, head, ints[0], ints[1], dist,
+        return pa.table([encoded, seq, stop, arrival, departure, head, ints[0], ints[1], dist,
                          ints[2]], names=[name for name, _ in _FAST_SCHEMA])
 
 
@@ -1059,10 +1062,26 @@ _PY_WHITESPACE = ("\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u20
 _FAST_TIME = r"^[0-9]{1,3}:[0-5][0-9]:[0-5][0-9]$"
 # Texts made of these only are numbers to Arrow exactly when they are to float(), same value.
 _FLOAT_BYTES = b"0123456789.+-eE"
+# Bytes that may begin or end a value _trim would change: all but printable ASCII.
+_UNPRINTABLE = np.ones(256, bool) if pa is not None else None
+if _UNPRINTABLE is not None:
+    _UNPRINTABLE[33:128] = False
 SLOW_BATCH_ROWS = 10_000
 
 
 def _trim(column: Any) -> Any:
+    """``str.strip()`` column-wise; the column itself when no value needs it."""
+    layout = _text_layout(column) if isinstance(column, pa.Array) else None
+    if layout is not None:
+        # Whitespace can only start or end a value at a byte outside printable ASCII ("!" to
+        # DEL; a non-ASCII character's first and last bytes are 0x80 or above): when no
+        # value's first or last byte is, trimming changes nothing and is skipped.
+        # An empty value reads a neighbour's byte instead: at worst a needless trim.
+        offsets, data = layout
+        if not len(data) or not (
+                _UNPRINTABLE[data.take(offsets[:-1], mode="clip")].any()
+                or _UNPRINTABLE[data.take(offsets[1:] - 1, mode="clip")].any()):
+            return column
     return pc.utf8_trim(column, characters=_PY_WHITESPACE)
 
 
@@ -1253,7 +1272,9 @@ def _take_new_sequences(taken: dict[str, range | frozenset[int]], codes: Any, na
     n = len(seqs)
     if not n:
         return True
-    order = np.lexsort((seqs, codes))
+    # Sorted by (id, sequence), stably: one key, so blocks already in that order (the usual
+    # case) cost one pass of a merge sort instead of a two-key lexsort.
+    order = np.argsort((codes.astype(np.int64) << 32) | seqs.astype(np.int64), kind="stable")
     codes_sorted, seqs_sorted = codes[order], seqs[order]
     same = codes_sorted[1:] == codes_sorted[:-1]
     if np.any(same & (seqs_sorted[1:] == seqs_sorted[:-1])):
@@ -1332,7 +1353,7 @@ def _fast_shape_block(columns: dict[str, Any], n: int,
     if not _take_new_sequences(taken, encoded.indices.to_numpy(),
                                encoded.dictionary.to_pylist(), seq.to_numpy()):
         return None
-    return pa.table([shape, seq, lat, lon, dist], names=_SHAPE_COLUMNS)
+    return pa.table([encoded, seq, lat, lon, dist], names=_SHAPE_COLUMNS)
 
 
 def _missing_endpoint(report: ValidationReport, trip_id: str) -> None:

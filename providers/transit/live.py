@@ -11,7 +11,6 @@ filled in from stop ids, and unmatched trips and stops reported as warnings.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -20,8 +19,9 @@ from sqlalchemy.orm import Session
 
 from providers.base import ImportResult
 from providers.models import Feed, Provider
-from providers.transit.models import TransitAgency, TransitStopTime, TransitTrip
+from providers.transit.models import TransitAgency, TransitTrip
 from providers.transit.schedule import service_day_origin, zone
+from providers.transit.timetable import trip_stop_times
 
 PROVIDERS_KEY = "transit:rt:providers"
 
@@ -108,19 +108,10 @@ def _match_trip_updates(session: Session, static_version: int | None,
     tz_name = "UTC"
     if static_version is not None and trip_ids:
         tz_name = version_timezone(session, static_version)
-        for chunk in _chunks(sorted(trip_ids), 500):
-            for trip_id, seq, stop_id, arr, dep in session.execute(
-                sa.select(TransitStopTime.trip_id, TransitStopTime.stop_sequence,
-                          TransitStopTime.stop_id, TransitStopTime.arrival_secs,
-                          TransitStopTime.departure_secs)
-                .where(TransitStopTime.feed_version_id == static_version,
-                       TransitStopTime.trip_id.in_(chunk))
-            ):
-                schedule.setdefault(trip_id, {})[seq] = (stop_id, arr, dep)
-        known = set(session.scalars(sa.select(TransitTrip.trip_id).where(
-            TransitTrip.feed_version_id == static_version, TransitTrip.trip_id.in_(trip_ids))))
-        for trip_id in known - set(schedule):
-            schedule[trip_id] = {}
+        for trip_id, stop_times in trip_stop_times(session, static_version,
+                                                   trip_ids).items():
+            schedule[trip_id] = {st.stop_sequence: (st.stop_id, st.arrival_secs,
+                                                    st.departure_secs) for st in stop_times}
     tz = zone(tz_name)
     matched = unmatched = 0
     for tu in trip_updates:
@@ -191,11 +182,6 @@ def _check_vehicles(session: Session, static_version: int | None,
     for trip_id in sorted(trip_ids - known):
         report.warning("unmatched_trip", f"Trip {trip_id!r} of a vehicle position is not in "
                        "the active schedule.", field="trip_id", value=trip_id)
-
-
-def _chunks(items: list[str], size: int) -> Iterable[list[str]]:
-    for start in range(0, len(items), size):
-        yield items[start:start + size]
 
 
 # --- reading, for the query services ---------------------------------------------------------

@@ -1,4 +1,9 @@
-"""Canonical transit tables: one row per GTFS record, each tied to the feed version it came from.
+"""Canonical transit tables: GTFS records, each tied to the feed version it came from.
+
+One row per GTFS record, except the big tables: stop_times.txt is stored as stop patterns with
+packed time arrays (``TransitPattern``, ``TransitPatternStop``), shapes.txt
+as one row per shape (``TransitShape``); see ``providers.transit.timetable``. Packed arrays are
+LargeBinary (bytea / BLOB) of little-endian numpy dtypes, described on each model.
 
 Every table carries ``feed_version_id`` (ON DELETE CASCADE), so pruning a version removes its
 records and queries read only the feeds' active versions. GTFS identifiers are kept as text and
@@ -81,9 +86,20 @@ class TransitRoute(Base):
 
 
 class TransitTrip(Base):
-    """trips.txt; ``frequency_based``: its stop_times are a template for frequencies.txt."""
+    """trips.txt; its stop times are in its pattern (``TransitPattern``, ``TransitPatternStop``).
+
+    ``frequency_based``: its stop times are a template for frequencies.txt. ``trip_index``: the
+    trip's ordinal in its version (what the patterns' ``trip_indexes`` hold; trips.txt order);
+    ``service_index``: its service's ordinal among the version's service ids sorted (the
+    (service_id, service_index) pairs of a version's trips are that mapping). Neither depends
+    on stop_times, so trips are written while stop_times is still being parsed.
+    ``providers.transit.timetable.trip_stop_times`` reads a trip's stop times back.
+    """
 
     __tablename__ = "transit_trip"
+    __table_args__ = (
+        sa.Index("ix_transit_trip_index", "feed_version_id", "trip_index", unique=True),
+    )
 
     feed_version_id: Mapped[int] = mapped_column(BigIntPK, _version_fk(), primary_key=True)
     trip_id: Mapped[str] = mapped_column(sa.Text, primary_key=True)
@@ -97,32 +113,71 @@ class TransitTrip(Base):
     wheelchair_accessible: Mapped[int | None] = mapped_column(sa.SmallInteger)
     bikes_allowed: Mapped[int | None] = mapped_column(sa.SmallInteger)
     frequency_based: Mapped[bool] = mapped_column(sa.Boolean, default=False)
+    trip_index: Mapped[int] = mapped_column(sa.Integer)
+    service_index: Mapped[int] = mapped_column(sa.Integer)
 
 
-class TransitStopTime(Base):
-    """stop_times.txt; times in seconds since noon minus 12h of the service day (may pass 24h)."""
+class TransitPattern(Base):
+    """A stop pattern: the trips sharing one sequence of pattern stops, and what their stop
+    times say beyond the departures (``TransitPatternStop`` holds those).
 
-    __tablename__ = "transit_stop_time"
+    - ``trip_indexes``: little-endian int32 (``<i4``), the pattern's trips
+      (``TransitTrip.trip_index``), ascending; ``stop_count``: its pattern stops.
+    - ``dwell_secs``: ``<i4``, a trips x stops matrix (row-major, trips in ``trip_indexes``
+      order, stops in ``position`` order) of each stop time's departure minus its arrival in
+      seconds (0 where it has no time); NULL when every arrival equals its departure (the
+      usual case); a single row (one value per stop) when every trip of the pattern has the
+      same dwells.
+    - ``shape_dist_traveled``: ``<f8`` matrix, NaN where not given; NULL when none is; a
+      single row (one value per stop) when every trip of the pattern has the same values.
+    - ``timepoints``: ``<i4`` matrix, ``-1`` where not given; NULL when none is; a single row
+      when every trip has the same, as for the distances.
+    """
+
+    __tablename__ = "transit_pattern"
+
+    feed_version_id: Mapped[int] = mapped_column(BigIntPK, _version_fk(), primary_key=True)
+    pattern_id: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
+    stop_count: Mapped[int] = mapped_column(sa.Integer)
+    trip_indexes: Mapped[bytes] = mapped_column(sa.LargeBinary)
+    dwell_secs: Mapped[bytes | None] = mapped_column(sa.LargeBinary)
+    shape_dist_traveled: Mapped[bytes | None] = mapped_column(sa.LargeBinary)
+    timepoints: Mapped[bytes | None] = mapped_column(sa.LargeBinary)
+
+
+class TransitPatternStop(Base):
+    """One stop of a stop pattern, with the departures of every trip of the pattern there.
+
+    stop_times.txt, stored compactly: trips with the same stops in the same order (same
+    ``stop_sequence`` numbers, pickup/drop-off types and stop headsigns) share a pattern
+    (``pattern_id``, numbered per version); ``position`` counts its stops from 0. A
+    departures board reads the few rows of a stop (index on version and stop), binary-searches
+    each row's sorted departures for its time window, keeps the trips whose service runs
+    (``TransitTrip.service_index``, cached per version) and fetches only the trips it shows.
+    HART's 438,421 stop times make 4,227 rows.
+
+    - ``departure_secs``: little-endian int32 (``<i4``), sorted ascending, the departures here
+      of the pattern's trips that have a time at this stop (seconds since noon minus 12h of
+      the service day, may pass 24h);
+    - ``trip_indexes``: ``<i4``, the trip (``TransitTrip.trip_index``) of each departure
+      (equal times in trip index order).
+    """
+
+    __tablename__ = "transit_pattern_stop"
     __table_args__ = (
-        # departures-at-stop: equality on version and stop, range on departure time.
-        sa.Index("ix_transit_stop_time_departures", "feed_version_id", "stop_id",
-                 "departure_secs"),
-        # PostgreSQL: a partition per feed version, loaded by COPY into a fresh table whose
-        # indexes are built after the load, then attached (providers/transit/store.py).
-        {"postgresql_partition_by": "LIST (feed_version_id)"},
+        sa.Index("ix_transit_pattern_stop_stop", "feed_version_id", "stop_id"),
     )
 
     feed_version_id: Mapped[int] = mapped_column(BigIntPK, _version_fk(), primary_key=True)
-    trip_id: Mapped[str] = mapped_column(sa.Text, primary_key=True)
-    stop_sequence: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
+    pattern_id: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
+    position: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
     stop_id: Mapped[str] = mapped_column(sa.Text)
-    arrival_secs: Mapped[int | None] = mapped_column(sa.Integer)
-    departure_secs: Mapped[int | None] = mapped_column(sa.Integer)
-    stop_headsign: Mapped[str | None] = mapped_column(sa.Text)
+    stop_sequence: Mapped[int] = mapped_column(sa.Integer)
     pickup_type: Mapped[int | None] = mapped_column(sa.SmallInteger)
     drop_off_type: Mapped[int | None] = mapped_column(sa.SmallInteger)
-    shape_dist_traveled: Mapped[float | None] = mapped_column(sa.Float)
-    timepoint: Mapped[int | None] = mapped_column(sa.SmallInteger)
+    stop_headsign: Mapped[str | None] = mapped_column(sa.Text)
+    departure_secs: Mapped[bytes] = mapped_column(sa.LargeBinary)
+    trip_indexes: Mapped[bytes] = mapped_column(sa.LargeBinary)
 
 
 class TransitCalendar(Base):
@@ -180,17 +235,22 @@ class TransitTransfer(Base):
     min_transfer_time: Mapped[int | None] = mapped_column(sa.Integer)
 
 
-class TransitShapePoint(Base):
-    """shapes.txt: one point of a trip's path."""
+class TransitShape(Base):
+    """shapes.txt: one row per shape, its points packed in ``shape_pt_sequence`` order.
 
-    __tablename__ = "transit_shape_point"
+    ``sequences``: little-endian int32 (``<i4``) shape_pt_sequence per point; ``points``:
+    ``<f8`` pairs (lat, lon) per point; ``dist_traveled``: ``<f8`` per point, NaN when not
+    given, NULL when no point has one. Read with ``providers.transit.timetable.shape_points``.
+    """
+
+    __tablename__ = "transit_shape"
 
     feed_version_id: Mapped[int] = mapped_column(BigIntPK, _version_fk(), primary_key=True)
     shape_id: Mapped[str] = mapped_column(sa.Text, primary_key=True)
-    sequence: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
-    lat: Mapped[float] = mapped_column(sa.Float)
-    lon: Mapped[float] = mapped_column(sa.Float)
-    dist_traveled: Mapped[float | None] = mapped_column(sa.Float)
+    point_count: Mapped[int] = mapped_column(sa.Integer)
+    sequences: Mapped[bytes] = mapped_column(sa.LargeBinary)
+    points: Mapped[bytes] = mapped_column(sa.LargeBinary)
+    dist_traveled: Mapped[bytes | None] = mapped_column(sa.LargeBinary)
 
 
 class TransitFeedInfo(Base):

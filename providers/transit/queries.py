@@ -13,8 +13,9 @@ import json
 import math
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
+import numpy as np
 import sqlalchemy as sa
 from geopy.distance import geodesic
 from sqlalchemy.orm import Session
@@ -25,12 +26,13 @@ from providers.transit import live as rt
 from providers.transit.models import (
     TransitAgency,
     TransitFrequency,
+    TransitPatternStop,
     TransitRoute,
     TransitStop,
-    TransitStopTime,
     TransitTrip,
 )
 from providers.transit.schedule import active_services, at_service_time, services_by_day, zone
+from providers.transit.timetable import INDEX, TIME, trip_stop_times
 
 METRES_PER_DEGREE = 111_195.0
 LOCATION_TYPES = {0: "stop", 1: "station", 2: "entrance", 3: "node", 4: "boarding_area"}
@@ -184,9 +186,11 @@ def _stop_row(session: Session, feed: ActiveFeed, stop_id: str, public_id: str
 
 # --- departures -------------------------------------------------------------------------------
 #
-# The hot path of the API: two SQL round trips in the steady state (the stop with its platforms,
-# then one UNION ALL over the relevant service days), Core rows instead of ORM objects, and
-# per-version facts (services per day, frequency templates) cached in process. A feed version's
+# The hot path of the API: three SQL round trips in the steady state (the stop with its
+# platforms; the pattern stops there with their packed, sorted departures, binary-searched per
+# service day in numpy; the few trips shown), Core rows instead of ORM objects, and
+# per-version facts (services per day and their indexes, frequency templates) cached in
+# process. A feed version's
 # records never change after its import, so a cache keyed by the version's id, content hash and
 # import time can never serve stale data; a new import is a new key.
 
@@ -199,7 +203,8 @@ _CACHE_LIMIT = 4096
 _VERSION_CACHE_LIMIT = 64
 PREFETCH_DAYS_BEFORE, PREFETCH_DAYS_AFTER = 3, 10
 _services_cache: dict[tuple[Any, date], frozenset[str]] = {}
-_frequency_cache: dict[Any, dict[str, tuple[int, list[tuple[int, int, int]]]]] = {}
+_frequency_cache: dict[Any, Any] = {}
+_trip_service_cache: dict[Any, tuple[dict[str, int], Any]] = {}
 _route_cache: dict[Any, dict[str, dict[str, Any]]] = {}
 _statements: dict[Any, Any] = {}
 
@@ -267,8 +272,14 @@ def _routes(session: Session, version_key: tuple) -> dict[str, dict[str, Any]]:
     return cached
 
 
-def _frequencies(session: Session, version_key: tuple
-                 ) -> dict[str, tuple[int, list[tuple[int, int, int]]]]:
+class _Frequencies(NamedTuple):
+    """A version's frequency-based trips: by trip index, (trip id, first departure, periods)."""
+
+    trips: dict[int, tuple[str, int, list[tuple[int, int, int]]]]
+    indexes: Any  # their trip indexes, a sorted numpy array
+
+
+def _frequencies(session: Session, version_key: tuple) -> _Frequencies:
     """Per frequency-based trip: its first departure and its (start, end, headway) periods."""
     cached = _frequency_cache.get(version_key)
     if cached is not None:
@@ -281,50 +292,68 @@ def _frequencies(session: Session, version_key: tuple
             .where(TransitFrequency.feed_version_id == version_id)
             .order_by(TransitFrequency.trip_id, TransitFrequency.start_secs)):
         periods.setdefault(trip_id, []).append((start, end, headway))
-    found: dict[str, tuple[int, list[tuple[int, int, int]]]] = {}
+    trips: dict[int, tuple[str, int, list[tuple[int, int, int]]]] = {}
     if periods:
-        first = dict(session.execute(
-            sa.select(TransitStopTime.trip_id, sa.func.min(TransitStopTime.departure_secs))
-            .join(TransitTrip, sa.and_(
-                TransitTrip.feed_version_id == TransitStopTime.feed_version_id,
-                TransitTrip.trip_id == TransitStopTime.trip_id))
-            .where(TransitStopTime.feed_version_id == version_id,
-                   TransitTrip.frequency_based.is_(True))
-            .group_by(TransitStopTime.trip_id)).all())
-        found = {trip: (first.get(trip) or 0, runs) for trip, runs in periods.items()}
+        indexes = dict(session.execute(
+            sa.select(TransitTrip.trip_id, TransitTrip.trip_index)
+            .where(TransitTrip.feed_version_id == version_id,
+                   TransitTrip.frequency_based.is_(True))).all())
+        for trip_id, stop_times in trip_stop_times(session, version_id, list(indexes)).items():
+            if trip_id in periods:
+                first = min((st.departure_secs for st in stop_times
+                             if st.departure_secs is not None), default=0)
+                trips[indexes[trip_id]] = (trip_id, first, periods[trip_id])
+    found = _Frequencies(trips, np.array(sorted(trips), np.int32))
     return _remember(_frequency_cache, version_key, found, limit=_VERSION_CACHE_LIMIT)
 
 
-def _departures_statement(n_days: int, frequencies: bool) -> Any:
-    """UNION ALL of, per service day, the scheduled departures in its window (and the
-    frequency-based templates at the stop, when the version has any); built once per shape."""
-    key = (n_days, frequencies)
-    if key in _statements:
-        return _statements[key]
-    st, trip = TransitStopTime, TransitTrip
-    branches = []
-    for i in range(n_days):
-        base = (
-            sa.select(sa.literal(i).label("day"), st.trip_id, st.stop_sequence, st.stop_id,
-                      st.departure_secs, st.stop_headsign, trip.headsign, trip.route_id,
-                      trip.frequency_based)
-            .join(trip, sa.and_(trip.feed_version_id == st.feed_version_id,
-                                trip.trip_id == st.trip_id))
-            .where(st.feed_version_id == sa.bindparam("version"),
-                   st.stop_id.in_(sa.bindparam("stops", expanding=True)),
-                   trip.service_id.in_(sa.bindparam(f"services{i}", expanding=True)),
-                   sa.or_(st.pickup_type.is_(None), st.pickup_type != 1)))
-        scheduled = (base.where(st.departure_secs.between(sa.bindparam(f"low{i}"),
-                                                          sa.bindparam(f"high{i}")),
-                                trip.frequency_based.is_(False))
-                     .order_by(st.departure_secs).limit(sa.bindparam("limit")))
-        # Wrapped so each branch keeps its own ORDER BY/LIMIT (SQLite needs the subquery).
-        branches.append(sa.select(scheduled.subquery()))
-        if frequencies:
-            branches.append(sa.select(base.where(trip.frequency_based.is_(True)).subquery()))
-    statement = sa.union_all(*branches)
-    _statements[key] = statement
-    return statement
+def _trip_services(session: Session, version_key: tuple) -> tuple[dict[str, int], Any]:
+    """A version's service ids with their indexes, and each trip's service index (a numpy
+    array by trip index); cached per version."""
+    cached = _trip_service_cache.get(version_key)
+    if cached is None:
+        rows = session.execute(
+            sa.select(TransitTrip.trip_index, TransitTrip.service_index, TransitTrip.service_id)
+            .where(TransitTrip.feed_version_id == version_key[0])).all()
+        by_trip = np.zeros(max((r[0] for r in rows), default=-1) + 1, INDEX)
+        by_trip[[r[0] for r in rows]] = [r[1] for r in rows]
+        cached = ({r[2]: r[1] for r in rows}, by_trip)
+        _remember(_trip_service_cache, version_key, cached, limit=_VERSION_CACHE_LIMIT)
+    return cached
+
+
+def _pattern_stops_statement() -> Any:
+    """The pattern stops at some stops where passengers may board, with their departures."""
+    if "pattern_stops" not in _statements:
+        ps = TransitPatternStop
+        _statements["pattern_stops"] = (
+            sa.select(ps.stop_id, ps.stop_sequence, ps.stop_headsign, ps.departure_secs,
+                      ps.trip_indexes)
+            .where(ps.feed_version_id == sa.bindparam("version"),
+                   ps.stop_id.in_(sa.bindparam("stops", expanding=True)),
+                   sa.or_(ps.pickup_type.is_(None), ps.pickup_type != 1)))
+    return _statements["pattern_stops"]
+
+
+def _trips_statement() -> Any:
+    """Some trips of a version by trip index: what a departure shows of them."""
+    if "trips" not in _statements:
+        _statements["trips"] = (
+            sa.select(TransitTrip.trip_index, TransitTrip.trip_id, TransitTrip.headsign,
+                      TransitTrip.route_id)
+            .where(TransitTrip.feed_version_id == sa.bindparam("version"),
+                   TransitTrip.trip_index.in_(sa.bindparam("trips", expanding=True))))
+    return _statements["trips"]
+
+
+class _Board(NamedTuple):
+    """One pattern stop's departures, unpacked (numpy views of the stored bytes)."""
+
+    stop_id: str
+    stop_sequence: int
+    stop_headsign: str | None
+    departures: Any
+    trips: Any
 
 
 def departures(session: Session, live: Any, public_id: str, *, at: datetime | None = None,
@@ -352,7 +381,6 @@ def departures(session: Session, live: Any, public_id: str, *, at: datetime | No
     # reaching past midnight needs the next one.
     candidates = sorted({moment.date() - timedelta(days=1), moment.date(), until.date()})
     services = _services(session, version_key, candidates)
-    frequencies = _frequencies(session, version_key)
     days: list[tuple[date, datetime, int, int]] = []
     for day in candidates:
         if not services[day]:
@@ -365,24 +393,35 @@ def departures(session: Session, live: Any, public_id: str, *, at: datetime | No
 
     found: list[dict[str, Any]] = []
     if days:
-        params: dict[str, Any] = {"version": feed.version_id, "stops": stop_ids, "limit": limit}
-        for i, (day, _, low, high) in enumerate(days):
-            params.update({f"services{i}": sorted(services[day]), f"low{i}": low,
-                           f"high{i}": high})
-        statement = _departures_statement(len(days), bool(frequencies))
+        boards = [_Board(r.stop_id, r.stop_sequence, r.stop_headsign,
+                         np.frombuffer(r.departure_secs, TIME),
+                         np.frombuffer(r.trip_indexes, INDEX))
+                  for r in connection.execute(_pattern_stops_statement(),
+                                              {"version": feed.version_id, "stops": stop_ids})]
+        frequencies = _frequencies(session, version_key)
+        scheduled, templates = _candidates(boards, days, services,
+                                           _trip_services(session, version_key), frequencies,
+                                           limit)
+        wanted = {t for _, _, t, _ in scheduled} | {t for _, t, _ in templates}
+        trips = ({row.trip_index: row for row in connection.execute(
+            _trips_statement(), {"version": feed.version_id, "trips": sorted(wanted)})}
+            if wanted else {})
         routes = _routes(session, version_key)
-        per_day: list[list[Any]] = [[] for _ in days]
-        templates: list[list[Any]] = [[] for _ in days]
-        for row in connection.execute(statement, params):
-            if row.route_id in routes:  # as an inner join on routes would
-                (templates if row.frequency_based else per_day)[row.day].append(row)
+        for i, secs, trip_index, b in scheduled:
+            day, origin = days[i][0], days[i][1]
+            trip = trips[trip_index]
+            if trip.route_id in routes:  # as an inner join on routes would
+                found.append(_departure(feed, day, origin, trip, boards[b], secs, routes))
         for i, (day, origin, low, high) in enumerate(days):
-            # Per day, the scheduled departures in time order, then the frequency-based runs.
-            scheduled = sorted(per_day[i], key=lambda r: r.departure_secs)[:limit]
-            found += [_departure(feed, day, origin, row, row.departure_secs, routes)
-                      for row in scheduled]
-            found += _frequency_runs(feed, day, origin, templates[i], frequencies, low, high,
-                                     limit, routes)
+            runs: list[dict[str, Any]] = []
+            for day_i, trip_index, b in templates:
+                trip = trips[trip_index]
+                if day_i != i or trip.route_id not in routes:
+                    continue
+                runs += _frequency_runs(feed, day, origin, trip, boards[b],
+                                        frequencies.trips[trip_index], low, high, limit,
+                                        routes, len(runs))
+            found += runs
     found.sort(key=lambda d: (d["_at"], d["trip_id"]))
     found = found[:limit]
     _apply_realtime(live, feed.provider, found)
@@ -392,21 +431,68 @@ def departures(session: Session, live: Any, public_id: str, *, at: datetime | No
             "timezone": feed.timezone, "items": found}
 
 
-def _departure(feed: ActiveFeed, day: date, origin: datetime, row: Any, secs: int,
-               routes: dict[str, dict[str, Any]]) -> dict[str, Any]:
+def _candidates(boards: list[_Board], days: list[tuple[date, datetime, int, int]],
+                services: dict[date, frozenset[str]], trip_services: tuple[dict[str, int], Any],
+                frequencies: _Frequencies, limit: int
+                ) -> tuple[list[tuple[int, int, int, int]], list[tuple[int, int, int]]]:
+    """The departures a board may show: per service day, the scheduled ones in its window
+    (the first ``limit`` by time, ties at the cut included) as (day, secs, trip index, board),
+    and the frequency-based templates running that day as (day, trip index, board)."""
+    scheduled: list[tuple[int, int, int, int]] = []
+    templates: list[tuple[int, int, int]] = []
+    frequent = frequencies.indexes
+    service_index, service_of = trip_services
+    for i, (day, _, low, high) in enumerate(days):
+        active = np.zeros(len(service_index) + 1, bool)
+        active[[service_index[s] for s in services[day] if s in service_index]] = True
+        secs_parts, trip_parts, board_parts = [], [], []
+        for b, board in enumerate(boards):
+            deps, trips = board.departures, board.trips
+            svcs = service_of[trips]
+            repeated = None
+            if len(frequent):
+                repeated = np.isin(trips, frequent)
+                templates += [(i, t, b) for t in
+                              np.unique(trips[repeated & active[svcs]]).tolist()]
+            # Departures sorted by time: the window is one slice.
+            start, stop = np.searchsorted(deps, (low, high + 1)).tolist()
+            if start == stop:
+                continue
+            keep = active[svcs[start:stop]]
+            if repeated is not None:
+                keep &= ~repeated[start:stop]
+            secs_parts.append(deps[start:stop][keep])
+            trip_parts.append(trips[start:stop][keep])
+            board_parts.append(np.full(int(keep.sum()), b, np.int32))
+        if not secs_parts:
+            continue
+        secs = np.concatenate(secs_parts)
+        trips = np.concatenate(trip_parts)
+        where = np.concatenate(board_parts)
+        if len(secs) > limit:
+            cut = np.partition(secs, limit - 1)[limit - 1]
+            chosen = secs <= cut
+            secs, trips, where = secs[chosen], trips[chosen], where[chosen]
+        scheduled += [(i, s, t, b) for s, t, b in zip(secs.tolist(), trips.tolist(),
+                                                       where.tolist(), strict=True)]
+    return scheduled, templates
+
+
+def _departure(feed: ActiveFeed, day: date, origin: datetime, trip: Any, board: _Board,
+               secs: int, routes: dict[str, dict[str, Any]]) -> dict[str, Any]:
     # GTFS time counts from the service day's origin (noon minus 12h); adding seconds to an
     # aware datetime and converting back keeps DST days right.
     when = (origin + timedelta(seconds=secs)).astimezone(origin.tzinfo)
     provider = feed.provider
     return {
         "_at": when,
-        "trip_id": row.trip_id,
-        "trip": f"{provider}:{row.trip_id}",
-        "stop": f"{provider}:{row.stop_id}",
-        "stop_sequence": row.stop_sequence,
+        "trip_id": trip.trip_id,
+        "trip": f"{provider}:{trip.trip_id}",
+        "stop": f"{provider}:{board.stop_id}",
+        "stop_sequence": board.stop_sequence,
         "service_date": day.isoformat(),
-        "route": {"id": f"{provider}:{row.route_id}", **routes[row.route_id]},
-        "headsign": row.stop_headsign or row.headsign,
+        "route": {"id": f"{provider}:{trip.route_id}", **routes[trip.route_id]},
+        "headsign": board.stop_headsign or trip.headsign,
         "scheduled": when.isoformat(),
         "estimated": None,
         "delay": None,
@@ -415,24 +501,24 @@ def _departure(feed: ActiveFeed, day: date, origin: datetime, row: Any, secs: in
     }
 
 
-def _frequency_runs(feed: ActiveFeed, day: date, origin: datetime, rows: list[Any],
-                    frequencies: dict[str, tuple[int, list[tuple[int, int, int]]]], low: int,
-                    high: int, limit: int, routes: dict[str, dict[str, Any]]
+def _frequency_runs(feed: ActiveFeed, day: date, origin: datetime, trip: Any, board: _Board,
+                    frequency: tuple[str, int, list[tuple[int, int, int]]], low: int,
+                    high: int, limit: int, routes: dict[str, dict[str, Any]], already: int
                     ) -> list[dict[str, Any]]:
     # frequencies.txt: the trip's stop_times are a template; each run starts every headway
     # between start_time and end_time, keeping the template's offsets from its first stop.
     found: list[dict[str, Any]] = []
-    for row in rows:
-        if row.departure_secs is None:
-            continue
-        first, periods = frequencies.get(row.trip_id, (0, []))
-        offset = row.departure_secs - first
+    _, first, periods = frequency
+    for template in board.departures[board.trips == trip.trip_index].tolist():
+        offset = template - first
         for start_secs, end_secs, headway in periods:
             # Runs start at start + k*headway while before end_time.
             k = max(0, math.ceil((low - offset - start_secs) / headway))
             start = start_secs + k * headway
-            while start < end_secs and start + offset <= high and len(found) < limit * 4:
-                found.append(_departure(feed, day, origin, row, start + offset, routes))
+            while (start < end_secs and start + offset <= high
+                   and already + len(found) < limit * 4):
+                found.append(_departure(feed, day, origin, trip, board, start + offset,
+                                        routes))
                 start += headway
     return found
 
@@ -546,17 +632,15 @@ def get_trip(session: Session, live: Any, public_id: str, *, service_date: date 
     if update and update.get("service_date") not in (None, day.isoformat()):
         update = None
     stops = []
-    rows = session.execute(
-        sa.select(TransitStopTime, TransitStop.name)
-        .outerjoin(TransitStop, sa.and_(
-            TransitStop.feed_version_id == TransitStopTime.feed_version_id,
-            TransitStop.stop_id == TransitStopTime.stop_id))
-        .where(TransitStopTime.feed_version_id == feed.version_id,
-               TransitStopTime.trip_id == trip_id)
-        .order_by(TransitStopTime.stop_sequence)).all()
-    for stop_time, name in rows:
+    stop_times = trip_stop_times(session, feed.version_id, [trip_id]).get(trip_id, [])
+    names = dict(session.execute(
+        sa.select(TransitStop.stop_id, TransitStop.name)
+        .where(TransitStop.feed_version_id == feed.version_id,
+               TransitStop.stop_id.in_(sorted({st.stop_id for st in stop_times})))).all()
+                 ) if stop_times else {}
+    for stop_time in stop_times:
         item: dict[str, Any] = {
-            "stop": f"{feed.provider}:{stop_time.stop_id}", "name": name,
+            "stop": f"{feed.provider}:{stop_time.stop_id}", "name": names.get(stop_time.stop_id),
             "stop_sequence": stop_time.stop_sequence,
             "arrival": _iso(day, stop_time.arrival_secs, tz),
             "departure": _iso(day, stop_time.departure_secs, tz),

@@ -1,4 +1,5 @@
-"""The fast paths of the streamed tables: block-wise line splitting and COPY in CSV format."""
+"""The fast paths of the streamed tables: block-wise line splitting, packed stop times and
+shapes, and what pruning leaves."""
 
 from __future__ import annotations
 
@@ -6,15 +7,21 @@ import io
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+import numpy as np
 import pytest
 import sqlalchemy as sa
 
 from providers.base import ValidationReport
 from providers.gtfs.reader import _LineCheck
 from providers.models import FeedVersion
-from providers.transit.models import TransitShapePoint, TransitStopTime
+from providers.transit.models import (
+    TransitPattern,
+    TransitPatternStop,
+    TransitShape,
+    TransitTrip,
+)
 from providers.transit.queries import departures
-from providers.transit.store import drop_orphan_partitions
+from providers.transit.timetable import shape_points, trip_stop_times
 from tests.providers.transit.factories import BASE_FEED, gtfs_zip, import_gtfs_bytes
 
 TEXTS = [
@@ -70,71 +77,77 @@ def test_stop_time_and_shape_text_survive_the_bulk_path_exactly(session):
         "trips.txt": "route_id,service_id,trip_id\nR1,WEEK,T1\n",
         "stop_times.txt": stop_times, "frequencies.txt": None, "shapes.txt": shapes}))
     assert outcome.ok, outcome.message
-    rows = session.execute(
-        sa.select(TransitStopTime.stop_headsign, TransitStopTime.pickup_type,
-                  TransitStopTime.shape_dist_traveled, TransitStopTime.departure_secs)
-        .where(TransitStopTime.feed_version_id == outcome.feed_version_id)
-        .order_by(TransitStopTime.stop_sequence)).all()
-    assert [r[0] for r in rows] == [*headsigns, None]
-    assert [r[1] for r in rows] == [None, 1, None, 1, None]
-    assert [r[2] for r in rows] == [0.0, 0.5, 1.0, 1.5, None]
-    assert rows[-1][3] == 8 * 3600 + 30 * 60
-    points = session.execute(
-        sa.select(TransitShapePoint.shape_id, TransitShapePoint.dist_traveled)
-        .where(TransitShapePoint.feed_version_id == outcome.feed_version_id)
-        .order_by(TransitShapePoint.shape_id)).all()
-    assert [tuple(p) for p in points] == [("S,1", None), ("S2", 12.5)]
+    rows = trip_stop_times(session, outcome.feed_version_id, ["T1"])["T1"]
+    assert [r.stop_headsign for r in rows] == [*headsigns, None]
+    assert [r.pickup_type for r in rows] == [None, 1, None, 1, None]
+    assert [r.shape_dist_traveled for r in rows] == [0.0, 0.5, 1.0, 1.5, None]
+    assert [r.timepoint for r in rows] == [None] * 5
+    assert rows[-1].departure_secs == 8 * 3600 + 30 * 60
+    assert [r.stop_sequence for r in rows] == [1, 2, 3, 4, 9]
+    version_id = outcome.feed_version_id
+    assert shape_points(session, version_id, "S,1") == [(1, 40.75, -73.99, None)]
+    assert shape_points(session, version_id, "S2") == [(2, 40.76, -73.98, 12.5)]
+    assert shape_points(session, version_id, "nope") is None
 
 
-def test_postgresql_keeps_one_stop_time_partition_per_live_version(session):
-    if session.connection().dialect.name != "postgresql":
-        pytest.skip("stop_times are partitioned by feed version on PostgreSQL only")
+def test_shapes_are_packed_one_row_per_shape_in_sequence_order(session):
+    shapes = ("shape_id,shape_pt_lat,shape_pt_lon,shape_pt_sequence,shape_dist_traveled\n"
+              "S1,40.72,-73.97,20,2.0\nS2,40.80,-73.90,1,\nS1,40.70,-73.99,3,0.0\n"
+              "S1,40.71,-73.98,7,\n")
+    outcome = import_gtfs_bytes(session, gtfs_zip({"shapes.txt": shapes}))
+    assert outcome.ok, outcome.message
+    assert outcome.counts["shapes"] == 4
+    version_id = outcome.feed_version_id
+    assert shape_points(session, version_id, "S1") == [
+        (3, 40.70, -73.99, 0.0), (7, 40.71, -73.98, None), (20, 40.72, -73.97, 2.0)]
+    assert shape_points(session, version_id, "S2") == [(1, 40.80, -73.90, None)]
+    assert session.scalar(sa.select(sa.func.count()).select_from(TransitShape).where(
+        TransitShape.feed_version_id == version_id)) == 2
+    assert session.scalar(sa.select(TransitShape.dist_traveled).where(
+        TransitShape.feed_version_id == version_id, TransitShape.shape_id == "S2")) is None
+
+
+def test_trips_sharing_stops_share_a_pattern(session):
+    stop_times = ("trip_id,arrival_time,departure_time,stop_id,stop_sequence,pickup_type\n"
+                  "T1,08:00:00,08:00:00,A1,1,\nT1,08:30:00,08:30:00,B,2,\n"
+                  "T2,07:00:00,07:00:00,A1,1,\nT2,07:20:00,07:20:00,B,2,\n"
+                  "T3,09:00:00,09:00:00,A1,1,1\nT3,09:20:00,09:20:00,B,2,\n")
+    outcome = import_gtfs_bytes(session, gtfs_zip({
+        "trips.txt": "route_id,service_id,trip_id\nR1,WEEK,T1\nR1,WEEK,T2\nR1,WEEK,T3\n",
+        "stop_times.txt": stop_times, "frequencies.txt": None}))
+    assert outcome.ok, outcome.message
+    version_id = outcome.feed_version_id
+    names = dict(session.execute(sa.select(TransitTrip.trip_index, TransitTrip.trip_id)
+                                 .where(TransitTrip.feed_version_id == version_id)).all())
+    patterns = {pattern.pattern_id: [names[i] for i in np.frombuffer(pattern.trip_indexes,
+                                                                     "<i4").tolist()]
+                for pattern in session.scalars(sa.select(TransitPattern).where(
+                    TransitPattern.feed_version_id == version_id))}
+    # T3 may not be boarded at A1: a pattern of its own.
+    assert sorted(patterns.values()) == [["T1", "T2"], ["T3"]]
+    shared = next(p for p, trips in patterns.items() if trips == ["T1", "T2"])
+    first = session.execute(
+        sa.select(TransitPatternStop).where(TransitPatternStop.feed_version_id == version_id,
+                                            TransitPatternStop.pattern_id == shared,
+                                            TransitPatternStop.position == 0)).scalar_one()
+    assert first.stop_id == "A1"
+    assert np.frombuffer(first.departure_secs, "<i4").tolist() == [7 * 3600, 8 * 3600]
+    assert [names[i] for i in np.frombuffer(first.trip_indexes, "<i4").tolist()] == [
+        "T2", "T1"]
+
+
+def test_pruned_versions_leave_no_timetable_behind(session):
     ids = []
-    for n in range(5):  # the sync keeps two superseded versions; the fourth import prunes v1
-        stops = BASE_FEED["stops.txt"] + f"X{n},Extra {n},40.7,-73.9,0,\n"
-        outcome = import_gtfs_bytes(session, gtfs_zip({"stops.txt": stops}))
-        assert outcome.ok, outcome.message
-        ids.append(outcome.feed_version_id)
-    # After a real commit this runs on its own connection; the test's transaction never
-    # commits, so run it here to see what it drops.
-    assert sorted(drop_orphan_partitions(session.connection())) == [
-        f"transit_stop_time_v{ids[0]}", f"transit_stop_time_v{ids[1]}"]  # pruned by 4 and 5
-    partitions = set(session.execute(sa.text(
-        "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
-        "WHERE i.inhparent = 'transit_stop_time'::regclass")).scalars())
-    assert f"transit_stop_time_v{ids[0]}" not in partitions
-    assert f"transit_stop_time_v{ids[-1]}" in partitions
-    with_rows = set(session.scalars(sa.select(TransitStopTime.feed_version_id).distinct()))
-    assert with_rows == set(session.scalars(sa.select(FeedVersion.id))) & set(ids)
-    assert session.scalar(sa.select(sa.func.count()).select_from(TransitStopTime).where(
-        TransitStopTime.feed_version_id == ids[-1])) == 8
-
-
-def test_postgresql_prunes_a_version_by_truncating_its_partition_then_dropping_it(session):
-    if session.connection().dialect.name != "postgresql":
-        pytest.skip("stop_times are partitioned by feed version on PostgreSQL only")
-
-    def partition_file(version_id: int) -> int | None:
-        return session.scalar(sa.text("SELECT relfilenode FROM pg_class WHERE relname = :name"),
-                              {"name": f"transit_stop_time_v{version_id}"})
-
-    ids, files = [], []
     for n in range(4):  # two superseded versions are kept: the fourth import prunes the first
         stops = BASE_FEED["stops.txt"] + f"X{n},Extra {n},40.7,-73.9,0,\n"
         outcome = import_gtfs_bytes(session, gtfs_zip({"stops.txt": stops}))
         assert outcome.ok, outcome.message
         ids.append(outcome.feed_version_id)
-        files.append(partition_file(outcome.feed_version_id))
     assert session.get(FeedVersion, ids[0]) is None
-    # Emptied by TRUNCATE (a new, empty file), not row by row; dropped once the import commits.
-    assert partition_file(ids[0]) not in (None, files[0])
-    assert session.scalar(sa.text(f"SELECT count(*) FROM transit_stop_time_v{ids[0]}")) == 0
-    assert partition_file(ids[1]) == files[1]  # kept versions are untouched
-    assert drop_orphan_partitions(session.connection()) == [f"transit_stop_time_v{ids[0]}"]
-    assert partition_file(ids[0]) is None
-    for version_id in ids[1:]:
-        assert session.scalar(sa.select(sa.func.count()).select_from(TransitStopTime).where(
-            TransitStopTime.feed_version_id == version_id)) == 8
+    for model in (TransitPattern, TransitPatternStop, TransitTrip):
+        with_rows = set(session.scalars(sa.select(model.feed_version_id).distinct()))
+        assert ids[0] not in with_rows
+        assert set(ids[1:]) <= with_rows
     # The active version still serves departures.
     board = departures(session, None, "testtransit:A", window_minutes=120,
                        at=datetime(2024, 7, 2, 7, 30, tzinfo=ZoneInfo("America/New_York")))

@@ -1,48 +1,124 @@
-"""The transit writer's helpers: batches parsed ahead of the database write."""
+"""The timetable packing the transit writer does: patterns, sorted departures, shapes."""
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Iterator
+import numpy as np
+import pyarrow as pa
 
-import pytest
+from providers.transit.records import PACKED_RECORDS
+from providers.transit.timetable import (
+    ShapeBuilder,
+    TimetableBuilder,
+    _sort_departures,
+    unpack_shape,
+)
 
-from providers.transit.store import prefetched
-
-
-def test_prefetched_batches_arrive_in_order_from_another_thread():
-    threads = set()
-
-    def batches() -> Iterator[int]:
-        for n in range(50):
-            threads.add(threading.current_thread().name)
-            yield n
-
-    assert list(prefetched(batches(), depth=2)) == list(range(50))
-    assert threads == {"transit-prefetch"}
+TRIPS = ["A", "B", "C", "D"]
 
 
-def test_a_parse_error_is_raised_to_the_writer():
-    def batches() -> Iterator[int]:
-        yield 1
-        raise ValueError("bad block")
-
-    stream = prefetched(batches())
-    assert next(stream) == 1
-    with pytest.raises(ValueError, match="bad block"):
-        next(stream)
+def stop_time(trip, seq, stop, arr, dep=None, head=None, pick=None, drop=None, dist=None,
+              point=None):
+    return (trip, seq, stop, arr, arr if dep is None else dep, head, pick, drop, dist, point)
 
 
-def test_an_abandoned_write_stops_the_parse():
-    produced = []
+def departures(pattern_stops, row):
+    return (np.frombuffer(pattern_stops.column("departure_secs")[row].as_py(), "<i4").tolist(),
+            np.frombuffer(pattern_stops.column("trip_indexes")[row].as_py(), "<i4").tolist())
 
-    def batches() -> Iterator[int]:
-        for n in range(10_000):
-            produced.append(n)
-            yield n
 
-    stream = prefetched(batches(), depth=2)
-    assert next(stream) == 0
-    stream.close()  # the writer failed: the producer must not parse the whole file
-    assert not any(t.name == "transit-prefetch" for t in threading.enumerate())
-    assert len(produced) < 10
+def test_trips_with_the_same_stops_share_a_pattern_in_any_row_order():
+    rows = [stop_time("B", 2, "y", 700), stop_time("A", 1, "x", 900),
+            stop_time("B", 1, "x", 600), stop_time("A", 2, "y", 1000),
+            stop_time("C", 1, "x", 650, pick=1), stop_time("C", 2, "y", 750)]
+    builder = TimetableBuilder(TRIPS)
+    builder.add(rows[:3])
+    builder.add(rows[3:])
+    assert builder.count == 6
+    pattern_stops, patterns = builder.build()
+    trips = {p["pattern_id"]: np.frombuffer(p["trip_indexes"], "<i4").tolist()
+             for p in patterns.to_pylist()}
+    assert sorted(trips.values()) == [[0, 1], [2]]  # C may not be boarded at x: its own
+    shared = next(p for p, t in trips.items() if t == [0, 1])
+    rows_of_shared = [i for i, p in enumerate(pattern_stops.column("pattern_id").to_pylist())
+                      if p == shared]
+    assert [pattern_stops.column("stop_id")[i].as_py() for i in rows_of_shared] == ["x", "y"]
+    assert departures(pattern_stops, rows_of_shared[0]) == ([600, 900], [1, 0])
+    assert departures(pattern_stops, rows_of_shared[1]) == ([700, 1000], [1, 0])
+    # Nothing beyond the departures to say: no matrices.
+    assert all(p["dwell_secs"] is None and p["shape_dist_traveled"] is None
+               for p in patterns.to_pylist())
+
+
+def test_arrivals_distances_and_timepoints_are_kept_per_pattern_when_given():
+    builder = TimetableBuilder(TRIPS)
+    builder.add([stop_time("A", 1, "x", None, None), stop_time("A", 2, "y", 100, 160,
+                                                                point=1, dist=2.5),
+                 stop_time("A", 3, "z", 200)])
+    pattern_stops, patterns = builder.build()
+    pattern = patterns.to_pylist()[0]
+    assert pattern["stop_count"] == 3
+    assert np.frombuffer(pattern["dwell_secs"], "<i4").tolist() == [0, 60, 0]
+    dist = np.frombuffer(pattern["shape_dist_traveled"], "<f8").tolist()
+    assert [None if d != d else d for d in dist] == [None, 2.5, None]
+    assert np.frombuffer(pattern["timepoints"], "<i4").tolist() == [-1, 1, -1]
+    # A stop time without a time has no departure to list.
+    assert [departures(pattern_stops, i)[0] for i in range(3)] == [[], [160], [200]]
+
+
+def test_arrow_batches_and_tuples_pack_alike():
+    rows = [stop_time("A", 1, "x", 10, head="H"), stop_time("A", 2, "y", 20),
+            stop_time("D", 1, "x", 5, head="H"), stop_time("D", 2, "y", 15)]
+    table = pa.table([pa.array(c) for c in zip(*rows, strict=True)],
+                     names=list(PACKED_RECORDS["stop_times"]))
+    table = table.set_column(6, "pickup_type", table.column(6).cast(pa.int16()))
+    table = table.set_column(7, "drop_off_type", table.column(7).cast(pa.int16()))
+    table = table.set_column(8, "shape_dist_traveled", table.column(8).cast(pa.float64()))
+    table = table.set_column(9, "timepoint", table.column(9).cast(pa.int16()))
+    from_tuples, from_arrow = TimetableBuilder(TRIPS), TimetableBuilder(TRIPS)
+    from_tuples.add(rows)
+    from_arrow.add(table)
+    assert [t.to_pylist() for t in from_tuples.build()] == [
+        t.to_pylist() for t in from_arrow.build()]
+
+
+def test_distances_shared_by_every_trip_of_a_pattern_are_stored_once():
+    builder = TimetableBuilder(TRIPS)
+    builder.add([stop_time("A", 1, "x", 10, dist=0.0), stop_time("A", 2, "y", 20, dist=1.0),
+                 stop_time("B", 1, "x", 30, dist=0.0), stop_time("B", 2, "y", 40, dist=1.0),
+                 stop_time("C", 1, "z", 30, dist=0.0), stop_time("C", 2, "y", 40, dist=1.0),
+                 stop_time("D", 1, "z", 50, dist=0.0), stop_time("D", 2, "y", 60, dist=2.0)])
+    _, patterns = builder.build()
+    dist = [np.frombuffer(p["shape_dist_traveled"], "<f8").tolist()
+            for p in patterns.to_pylist()]
+    assert dist == [[0.0, 1.0], [0.0, 1.0, 0.0, 2.0]]  # shared; trips C and D differ
+
+
+def test_no_stop_times_build_empty_tables():
+    pattern_stops, patterns = TimetableBuilder(TRIPS).build()
+    assert pattern_stops.num_rows == patterns.num_rows == 0
+
+
+def test_departures_sort_by_stop_then_time_then_trip_packed_or_not():
+    rng = np.random.default_rng(3)
+    stops = rng.integers(0, 50, 2000)
+    times = rng.integers(0, 100_000, 2000).astype(np.int32)
+    trips = rng.integers(0, 500, 2000).astype(np.int32)
+    packed = _sort_departures(stops, times, trips, 50, 500)
+    expected = np.lexsort((trips, times, stops))
+    assert [a.tolist() for a in packed] == [stops[expected].tolist(), times[expected].tolist(),
+                                            trips[expected].tolist()]
+    # Too wide for one 64-bit key: the lexsort fallback gives the same order.
+    wide = _sort_departures(stops, times, trips, 1 << 40, 500)
+    assert [a.tolist() for a in wide] == [a.tolist() for a in packed]
+
+
+def test_shapes_pack_one_row_per_shape_in_sequence_order():
+    builder = ShapeBuilder()
+    builder.add([("S", 5, 1.5, 2.5, None), ("T", 1, 0.0, 0.0, 3.0), ("S", 2, 1.0, 2.0, 0.5)])
+    shapes = builder.build().to_pylist()
+    assert builder.count == 3
+    assert [s["shape_id"] for s in shapes] == ["S", "T"]
+    first = unpack_shape(shapes[0]["sequences"], shapes[0]["points"],
+                         shapes[0]["dist_traveled"])
+    assert first == [(2, 1.0, 2.0, 0.5), (5, 1.5, 2.5, None)]
+    assert shapes[1]["point_count"] == 1
