@@ -60,6 +60,9 @@ class Settings:
     USAGE_FLUSH_IN_WORKER: str = "auto"  # auto | on | off
     USAGE_FLUSH_INTERVAL_SECONDS: float = 60.0
     PARKING_STALE_AFTER_SECONDS: int = 900  # parking readings older than this are stale
+    # Embedded store only: how often a worker applies readings other processes recorded
+    # (``mobihub feeds import`` of a status publication); 0 turns following off.
+    PARKING_EMBEDDED_FOLLOW_SECONDS: float = 2.0
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod

@@ -57,7 +57,8 @@ def configure_live_warmup(app: Flask) -> None:
     """On the embedded store, rebuild the live parking view from the SQL history.
 
     The in-process store starts empty in every process; readings recorded by another process
-    (a CLI import, the demo) are in the history table, so each worker loads the newest ones.
+    (a CLI import, the demo) are in the history table, so each worker loads the newest ones,
+    then follows the readings recorded later (``PARKING_EMBEDDED_FOLLOW_SECONDS``).
     A database not migrated yet has no history to load.
     """
     if not app.extensions["mobihub.live"].embedded:
@@ -65,15 +66,23 @@ def configure_live_warmup(app: Flask) -> None:
     from sqlalchemy.exc import SQLAlchemyError
 
     from app.db import db
-    from providers.parking.live import warm_live_store
+    from providers.parking.live import LiveHistoryFollower, history_watermark, warm_live_store
 
+    live = app.extensions["mobihub.live"].client
     with app.app_context():
         try:
-            warm_live_store(db.session(), app.extensions["mobihub.live"].client)
+            watermark = history_watermark(db.session())  # read first: warm-up covers up to it
+            warm_live_store(db.session(), live)
         except SQLAlchemyError:
             logging.getLogger("mobihub.live").info("live store not warmed: no history table yet")
+            return
         finally:
             db.session.remove()
+    interval = float(app.config.get("PARKING_EMBEDDED_FOLLOW_SECONDS", 0) or 0)
+    if interval > 0:  # readings that other processes record later: followed by a thread
+        follower = LiveHistoryFollower(app, live, watermark, interval)
+        app.extensions["mobihub.live_follower"] = follower
+        app.before_request(follower.start_once)
 
 
 def configure_accounts(app: Flask) -> None:

@@ -176,6 +176,9 @@ def make_app(tmp_path: Path, database_url: str) -> Iterator[Any]:
 
     yield factory
     for application in made:
+        follower = application.extensions.get("mobihub.live_follower")
+        if follower is not None:
+            follower.stop()
         Database.state(application).engine.dispose()
         application.extensions["mobihub.live"].client.close()
 

@@ -9,7 +9,9 @@ API derives its age from them and flags it as stale past ``PARKING_STALE_AFTER_S
 from __future__ import annotations
 
 import json
+import logging
 import re
+import threading
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
@@ -23,6 +25,10 @@ from providers.parking.models import ParkingAvailabilityReading, ParkingFacility
 from providers.parking.records import AvailabilityRecord
 
 KEY_PREFIX = "parking:live:"
+# catch_up_live_store: rows per turn, and how far before the watermark each turn looks again.
+CATCH_UP_BATCH = 10_000
+CATCH_UP_LOOKBACK = 1_000
+log = logging.getLogger(__name__)
 _CHUNK = 500
 # Publishers append a label to a record reference: VRS writes ``1035[P+R Bondorf]`` for ``1035``.
 _REFERENCE_SUFFIX = re.compile(r"\s*\[[^\]]*\]\s*$")
@@ -90,15 +96,21 @@ def _append_history(session: Session, provider_id: int, readings: Sequence[Avail
 
 def _refresh_live(live: Any, provider_id: int, readings: list[AvailabilityRecord],
                   received_at: datetime) -> None:
-    keys = [live_key(provider_id, r.source_id) for r in readings]
+    _set_unless_older(live, {live_key(provider_id, r.source_id): serialise(r, received_at)
+                             for r in readings})
+
+
+def _set_unless_older(live: Any, readings: dict[str, dict[str, Any]]) -> None:
+    """Store each reading under its key unless the stored one was observed later."""
+    keys = list(readings)
     current = live.mget(keys) if keys else []
     pipe = live.pipeline(transaction=False)
-    for key, reading, stored in zip(keys, readings, current, strict=True):
-        if stored is not None:
-            previous = json.loads(stored)
-            if previous.get("observed_at", "") > reading.observed_at.isoformat():
-                continue
-        pipe.set(key, json.dumps(serialise(reading, received_at)))
+    for key, stored in zip(keys, current, strict=True):
+        reading = readings[key]
+        if stored is not None and json.loads(stored).get("observed_at", "") > reading[
+                "observed_at"]:
+            continue
+        pipe.set(key, json.dumps(reading))
     pipe.execute()
 
 
@@ -228,11 +240,89 @@ def warm_live_store(session: Session, live: Any) -> int:
     pipe = live.pipeline(transaction=False)
     count = 0
     for row in rows:
-        reading = {"free": row.free, "occupied": row.occupied, "capacity": row.capacity,
-                   "status": row.status, "trend": row.trend,
-                   "observed_at": row.observed_at.isoformat(),
-                   "received_at": row.received_at.isoformat()}
-        pipe.set(live_key(row.provider_id, row.source_id), json.dumps(reading), nx=True)
+        pipe.set(live_key(row.provider_id, row.source_id), json.dumps(_history_reading(row)),
+                 nx=True)
         count += 1
     pipe.execute()
     return count
+
+
+def _history_reading(row: ParkingAvailabilityReading) -> dict[str, Any]:
+    return {"free": row.free, "occupied": row.occupied, "capacity": row.capacity,
+            "status": row.status, "trend": row.trend, "observed_at": row.observed_at.isoformat(),
+            "received_at": row.received_at.isoformat()}
+
+
+def history_watermark(session: Session) -> int:
+    """The highest history row id: where ``catch_up_live_store`` starts after a warm-up."""
+    return session.scalar(sa.select(sa.func.max(ParkingAvailabilityReading.id))) or 0
+
+
+def catch_up_live_store(session: Session, live: Any, after_id: int) -> int:
+    """Apply the readings recorded after history row ``after_id`` to the live store.
+
+    On the embedded store a reading that another process records (``mobihub feeds import``
+    of a status publication) reaches this process only through the history table. Rows are
+    read in id order from ``CATCH_UP_LOOKBACK`` ids back, so a row whose id was taken before a
+    later one's but committed after it (PostgreSQL) is still seen; a reading never replaces
+    a later observation, so reading a row twice changes nothing. Returns the new watermark.
+    """
+    history = ParkingAvailabilityReading
+    rows = session.scalars(
+        sa.select(history).where(history.id > max(after_id - CATCH_UP_LOOKBACK, 0))
+        .order_by(history.id).limit(CATCH_UP_BATCH)).all()
+    newest: dict[str, ParkingAvailabilityReading] = {}
+    for row in rows:
+        key = live_key(row.provider_id, row.source_id)
+        kept = newest.get(key)
+        if kept is None or row.observed_at >= kept.observed_at:
+            newest[key] = row
+    if newest:
+        _set_unless_older(live, {key: _history_reading(row) for key, row in newest.items()})
+    return max(after_id, rows[-1].id) if rows else after_id
+
+
+class LiveHistoryFollower:
+    """A worker's thread that keeps its embedded live store in step with the history table.
+
+    Started on the worker's first request (a thread started before gunicorn forks would not
+    run in the worker), every ``interval`` seconds it applies what other processes recorded.
+    Only on the embedded store: with a Redis server every process writes the same store.
+    """
+
+    def __init__(self, app: Any, live: Any, watermark: int, interval: float) -> None:
+        self.app, self.live, self.watermark, self.interval = app, live, watermark, interval
+        self._started = False
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+
+    def start_once(self) -> None:
+        """Start the thread unless it runs (a ``before_request`` hook: one attribute read)."""
+        if self._started:
+            return
+        with self._lock:
+            if not self._started:
+                self._started = True
+                threading.Thread(target=self._run, name="mobihub-live-history",
+                                 daemon=True).start()
+
+    def stop(self) -> None:
+        """Let the thread end at its next turn."""
+        self._stop.set()
+
+    def follow_once(self) -> None:
+        """One turn: apply the history rows recorded since the last one."""
+        from app.db import db
+
+        with self.app.app_context():
+            try:
+                self.watermark = catch_up_live_store(db.session(), self.live, self.watermark)
+            finally:
+                db.session.remove()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            try:
+                self.follow_once()
+            except Exception:  # the thread must outlive a locked or briefly absent database
+                log.warning("live history not followed this turn", exc_info=True)

@@ -1,13 +1,21 @@
-"""The embedded live store is rebuilt from the availability history when a hub starts."""
+"""The embedded live store is rebuilt from the availability history when a hub starts, then
+follows what other processes record."""
 
 import json
+import time
 from datetime import UTC, datetime, timedelta
 
 from app.db import Database, db
 from app.migrate import upgrade
 from providers.models import Provider
-from providers.parking.live import live_key
+from providers.parking.live import (
+    catch_up_live_store,
+    history_watermark,
+    live_key,
+    record_readings,
+)
 from providers.parking.models import ParkingAvailabilityReading
+from providers.parking.records import AvailabilityRecord
 
 
 def test_a_new_process_on_the_embedded_store_sees_the_newest_recorded_readings(
@@ -43,3 +51,71 @@ def test_a_new_process_on_the_embedded_store_sees_the_newest_recorded_readings(
 def test_a_hub_on_an_unmigrated_database_still_starts(make_app, tmp_path):
     hub = make_app(DATABASE_URL=f"sqlite:///{tmp_path / 'empty.sqlite3'}", REDIS_URL="")
     assert hub.test_client().get("/healthz").status_code == 200
+
+
+def _record(app, provider_id: int, source_id: str, free: int, observed: datetime, *,
+            live=None) -> None:
+    """A reading recorded as an import records it: in the history and in ``live``, the
+    importing process's own store (another process's store never reaches this one: None)."""
+    with app.app_context():
+        session = db.session()
+        record_readings(session, live, provider_id,
+                        [AvailabilityRecord(source_id=source_id, free=free, occupied=100 - free,
+                                            capacity=100, status="open",
+                                            observed_at=observed)], observed)
+        session.commit()
+
+
+def _provider(app) -> int:
+    with app.app_context():
+        session = db.session()
+        provider = Provider(slug="aachen", name="Aachen")
+        session.add(provider)
+        session.commit()
+        return provider.id
+
+
+def test_a_running_hub_on_the_embedded_store_follows_readings_another_process_records(
+        make_app, tmp_path):
+    url = f"sqlite:///{tmp_path / 'hub.sqlite3'}"
+    cli = make_app(DATABASE_URL=url, REDIS_URL="")
+    upgrade(Database.state(cli).engine)
+    provider_id = _provider(cli)
+    observed = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
+    server = make_app(DATABASE_URL=url, REDIS_URL="", PARKING_EMBEDDED_FOLLOW_SECONDS=0.05)
+    store = server.extensions["mobihub.live"].client
+    store.flushall()  # the embedded store is one per process: start from nothing
+    server.test_client().get("/healthz")  # the worker's first request starts the follower
+
+    _record(cli, provider_id, "P1", 40, observed)
+
+    deadline = time.monotonic() + 5
+    while store.get(live_key(provider_id, "P1")) is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert json.loads(store.get(live_key(provider_id, "P1")))["free"] == 40
+
+
+def test_following_the_history_never_replaces_a_later_observation(make_app, tmp_path):
+    url = f"sqlite:///{tmp_path / 'hub.sqlite3'}"
+    cli = make_app(DATABASE_URL=url, REDIS_URL="")
+    upgrade(Database.state(cli).engine)
+    provider_id = _provider(cli)
+    observed = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
+    server = make_app(DATABASE_URL=url, REDIS_URL="", PARKING_EMBEDDED_FOLLOW_SECONDS=0)
+    follower_store = server.extensions["mobihub.live"].client
+    follower_store.flushall()  # the embedded store is one per process: start from nothing
+    # The server already holds a reading observed at 12:30 (its own import, say).
+    _record(server, provider_id, "P1", 10, observed + timedelta(minutes=30), live=follower_store)
+    # Another process then records two older ones, the newest of them second.
+    _record(cli, provider_id, "P1", 40, observed)
+    _record(cli, provider_id, "P1", 30, observed + timedelta(minutes=15))
+    _record(cli, provider_id, "P2", 55, observed)
+
+    with server.app_context():
+        watermark = catch_up_live_store(db.session(), follower_store, 0)
+        db.session.remove()
+
+    assert json.loads(follower_store.get(live_key(provider_id, "P1")))["free"] == 10
+    assert json.loads(follower_store.get(live_key(provider_id, "P2")))["free"] == 55
+    with cli.app_context():
+        assert watermark == history_watermark(db.session())
