@@ -66,28 +66,34 @@ def _record(app, provider_id: int, source_id: str, free: int, observed: datetime
         session.commit()
 
 
-def _provider(app) -> int:
-    with app.app_context():
+def _hubs(make_app, tmp_path, follow_seconds: float):
+    """Two hubs on one SQLite file, as a CLI import and a serving worker run: (cli, server,
+    the server's store, a provider id)."""
+    url = f"sqlite:///{tmp_path / 'hub.sqlite3'}"
+    cli = make_app(DATABASE_URL=url, REDIS_URL="")
+    upgrade(Database.state(cli).engine)
+    with cli.app_context():
         session = db.session()
         provider = Provider(slug="aachen", name="Aachen")
         session.add(provider)
         session.commit()
-        return provider.id
+        provider_id = provider.id
+    server = make_app(DATABASE_URL=url, REDIS_URL="",
+                      PARKING_EMBEDDED_FOLLOW_SECONDS=follow_seconds)
+    store = server.extensions["mobihub.live"].client
+    store.flushall()  # the embedded store is one per process: start from nothing
+    return cli, server, store, provider_id
+
+
+NOON = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 
 
 def test_a_running_hub_on_the_embedded_store_follows_readings_another_process_records(
         make_app, tmp_path):
-    url = f"sqlite:///{tmp_path / 'hub.sqlite3'}"
-    cli = make_app(DATABASE_URL=url, REDIS_URL="")
-    upgrade(Database.state(cli).engine)
-    provider_id = _provider(cli)
-    observed = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
-    server = make_app(DATABASE_URL=url, REDIS_URL="", PARKING_EMBEDDED_FOLLOW_SECONDS=0.05)
-    store = server.extensions["mobihub.live"].client
-    store.flushall()  # the embedded store is one per process: start from nothing
+    cli, server, store, provider_id = _hubs(make_app, tmp_path, follow_seconds=0.05)
     server.test_client().get("/healthz")  # the worker's first request starts the follower
 
-    _record(cli, provider_id, "P1", 40, observed)
+    _record(cli, provider_id, "P1", 40, NOON)
 
     deadline = time.monotonic() + 5
     while store.get(live_key(provider_id, "P1")) is None and time.monotonic() < deadline:
@@ -96,26 +102,19 @@ def test_a_running_hub_on_the_embedded_store_follows_readings_another_process_re
 
 
 def test_following_the_history_never_replaces_a_later_observation(make_app, tmp_path):
-    url = f"sqlite:///{tmp_path / 'hub.sqlite3'}"
-    cli = make_app(DATABASE_URL=url, REDIS_URL="")
-    upgrade(Database.state(cli).engine)
-    provider_id = _provider(cli)
-    observed = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
-    server = make_app(DATABASE_URL=url, REDIS_URL="", PARKING_EMBEDDED_FOLLOW_SECONDS=0)
-    follower_store = server.extensions["mobihub.live"].client
-    follower_store.flushall()  # the embedded store is one per process: start from nothing
+    cli, server, store, provider_id = _hubs(make_app, tmp_path, follow_seconds=0)
     # The server already holds a reading observed at 12:30 (its own import, say).
-    _record(server, provider_id, "P1", 10, observed + timedelta(minutes=30), live=follower_store)
+    _record(server, provider_id, "P1", 10, NOON + timedelta(minutes=30), live=store)
     # Another process then records two older ones, the newest of them second.
-    _record(cli, provider_id, "P1", 40, observed)
-    _record(cli, provider_id, "P1", 30, observed + timedelta(minutes=15))
-    _record(cli, provider_id, "P2", 55, observed)
+    _record(cli, provider_id, "P1", 40, NOON)
+    _record(cli, provider_id, "P1", 30, NOON + timedelta(minutes=15))
+    _record(cli, provider_id, "P2", 55, NOON)
 
     with server.app_context():
-        watermark = catch_up_live_store(db.session(), follower_store, 0)
+        watermark = catch_up_live_store(db.session(), store, 0)
         db.session.remove()
 
-    assert json.loads(follower_store.get(live_key(provider_id, "P1")))["free"] == 10
-    assert json.loads(follower_store.get(live_key(provider_id, "P2")))["free"] == 55
+    assert json.loads(store.get(live_key(provider_id, "P1")))["free"] == 10
+    assert json.loads(store.get(live_key(provider_id, "P2")))["free"] == 55
     with cli.app_context():
         assert watermark == history_watermark(db.session())
