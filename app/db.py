@@ -19,6 +19,9 @@ from sqlalchemy import MetaData, event
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import DeclarativeBase, Session, scoped_session, sessionmaker
 
+from app.wal import WalCheckpointer
+from app.wal import checkpointer as process_checkpointer
+
 # Stable constraint names, so Alembic migrations are the same on SQLite and PostgreSQL.
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -72,12 +75,17 @@ def import_all_models() -> None:
                 importlib.import_module(info.name)
 
 
-def create_db_engine(url: str, **kwargs: Any) -> Engine:
-    """An engine tuned per backend: SQLite gets WAL, foreign keys and working savepoints."""
+def create_db_engine(url: str, *, checkpointer: WalCheckpointer | None = None,
+                     **kwargs: Any) -> Engine:
+    """An engine tuned per backend: SQLite gets WAL, foreign keys and working savepoints.
+
+    ``checkpointer``: the thread that checkpoints a SQLite file's log (``app.wal``; this
+    process's own by default).
+    """
     if url.startswith("sqlite"):
         kwargs.setdefault("connect_args", {"check_same_thread": False, "timeout": 30})
         engine = sa.create_engine(url, **kwargs)
-        _configure_sqlite(engine)
+        _configure_sqlite(engine, checkpointer or process_checkpointer)
         return engine
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
@@ -85,7 +93,14 @@ def create_db_engine(url: str, **kwargs: Any) -> Engine:
     return sa.create_engine(url, **kwargs)
 
 
-def _configure_sqlite(engine: Engine) -> None:
+def _configure_sqlite(engine: Engine, checkpointer: WalCheckpointer) -> None:
+    database = engine.url.database or ""
+    file_backed = database not in ("", ":memory:")
+    # A plain path: checkpointed by app.wal's thread (a "file:" URI keeps SQLite's own).
+    checkpointed = file_backed and not database.startswith("file:")
+    if checkpointed:
+        checkpointer.register(engine, database)
+
     # pysqlite's own transaction handling breaks SAVEPOINT; let SQLAlchemy emit BEGIN itself.
     # https://docs.sqlalchemy.org/en/20/dialects/sqlite.html#serializable-isolation-savepoints-transactional-ddl
     @event.listens_for(engine, "connect")
@@ -93,8 +108,11 @@ def _configure_sqlite(engine: Engine) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
-        if engine.url.database not in (None, "", ":memory:"):
+        if file_backed:
             cursor.execute("PRAGMA journal_mode=WAL")
+        if checkpointed:
+            # Checkpoints run in a thread of their own (app.wal), never inside a commit.
+            cursor.execute("PRAGMA wal_autocheckpoint=0")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 
