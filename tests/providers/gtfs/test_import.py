@@ -173,3 +173,25 @@ def test_hart_imports_with_published_counts(mobihub, shared_data, session):
     assert (counts["stops"], counts["trips"], counts["stop_times"]) == (2349, 13217, 438421)
     version_id = json.loads(result.output)["feed_version_id"]
     assert stop_times_of(session, version_id) == 438421
+
+
+def test_trip_fields_are_stored_exactly_as_the_feed_gives_them(session):
+    """Trips go into SQLite as one JSON document (providers.transit.store._insert_table):
+    ids that look like numbers stay text, and quotes, backslashes and non-ASCII survive."""
+    trips = ("route_id,service_id,trip_id,trip_headsign,direction_id,block_id\n"
+             'R1,WEEK,T1,"Zürich ⇄ ""Gare"" \\ 東京 🚋",1,007\n'
+             "R1,WEEK,T_NIGHT,Bravo night,0,\n"
+             "R1,HOLIDAY,T_HOL,,1,12\n"
+             "R1,WEEK,T_FREQ,Bravo shuttle,0,\n")
+    outcome = import_gtfs_bytes(session, gtfs_zip({"trips.txt": trips}))
+    assert outcome.ok, outcome.message
+    stored = {trip.trip_id: trip for trip in session.scalars(
+        sa.select(TransitTrip).where(TransitTrip.feed_version_id == outcome.feed_version_id))}
+    assert stored["T1"].headsign == 'Zürich ⇄ "Gare" \\ 東京 🚋'
+    assert stored["T1"].block_id == "007"
+    assert stored["T_HOL"].block_id == "12"
+    assert stored["T_HOL"].headsign is None
+    assert [stored[t].direction_id for t in ("T1", "T_NIGHT", "T_HOL")] == [1, 0, 1]
+    assert stored["T_FREQ"].frequency_based is True
+    assert stored["T1"].frequency_based is False
+    assert sorted(trip.trip_index for trip in stored.values()) == [0, 1, 2, 3]
