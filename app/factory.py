@@ -54,12 +54,13 @@ def configure_persistence(app: Flask) -> None:
 
 
 def configure_live_warmup(app: Flask) -> None:
-    """On the embedded store, rebuild the live parking view from the SQL history.
+    """On the embedded store, rebuild the live parking and transit views from SQL.
 
     The in-process store starts empty in every process; readings recorded by another process
-    (a CLI import, the demo) are in the history table, so each worker loads the newest ones,
-    then follows the readings recorded later (``PARKING_EMBEDDED_FOLLOW_SECONDS``).
-    A database not migrated yet has no history to load.
+    (a CLI import, the demo) are in the history table, and GTFS-Realtime messages it applied are
+    kept until they expire (``TransitRealtimeUpdate``), so each worker loads them, then follows
+    what is recorded later (``PARKING_EMBEDDED_FOLLOW_SECONDS``). A database not migrated yet
+    has nothing to load.
     """
     if not app.extensions["mobihub.live"].embedded:
         return
@@ -67,12 +68,15 @@ def configure_live_warmup(app: Flask) -> None:
 
     from app.db import db
     from providers.parking.live import LiveHistoryFollower, history_watermark, warm_live_store
+    from providers.transit.live import RealtimeJournal
 
     live = app.extensions["mobihub.live"].client
+    realtime = RealtimeJournal()
     with app.app_context():
         try:
             watermark = history_watermark(db.session())  # read first: warm-up covers up to it
             warm_live_store(db.session(), live)
+            realtime.warm(db.session(), live)
         except SQLAlchemyError:
             logging.getLogger("mobihub.live").info("live store not warmed: no history table yet")
             return
@@ -80,7 +84,7 @@ def configure_live_warmup(app: Flask) -> None:
             db.session.remove()
     interval = float(app.config.get("PARKING_EMBEDDED_FOLLOW_SECONDS", 0) or 0)
     if interval > 0:  # readings that other processes record later: followed by a thread
-        follower = LiveHistoryFollower(app, live, watermark, interval)
+        follower = LiveHistoryFollower(app, live, watermark, interval, journals=(realtime,))
         app.extensions["mobihub.live_follower"] = follower
         app.before_request(follower.start_once)
 

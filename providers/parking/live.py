@@ -286,12 +286,16 @@ class LiveHistoryFollower:
     """A worker's thread that keeps its embedded live store in step with the history table.
 
     Started on the worker's first request (a thread started before gunicorn forks would not
-    run in the worker), every ``interval`` seconds it applies what other processes recorded.
-    Only on the embedded store: with a Redis server every process writes the same store.
+    run in the worker), every ``interval`` seconds it applies what other processes recorded:
+    parking readings, and whatever each of ``journals`` (objects with ``catch_up(session,
+    live)``, such as transit's ``RealtimeJournal``) replays. Only on the embedded store: with a
+    Redis server every process writes the same store.
     """
 
-    def __init__(self, app: Any, live: Any, watermark: int, interval: float) -> None:
+    def __init__(self, app: Any, live: Any, watermark: int, interval: float,
+                 journals: tuple[Any, ...] = ()) -> None:
         self.app, self.live, self.watermark, self.interval = app, live, watermark, interval
+        self.journals = journals
         self._started = False
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -317,6 +321,8 @@ class LiveHistoryFollower:
         with self.app.app_context():
             try:
                 self.watermark = catch_up_live_store(db.session(), self.live, self.watermark)
+                for journal in self.journals:
+                    journal.catch_up(db.session(), self.live)
             finally:
                 db.session.remove()
 

@@ -6,6 +6,10 @@ meta hash with the feed timestamp. A FULL_DATASET message replaces its kinds ato
 MULTI pipeline); DIFFERENTIAL ones merge. Trip updates are matched against the provider's
 active static version when written: delays are computed against the schedule, stop sequences
 filled in from stop ids, and unmatched trips and stops reported as warnings.
+
+The embedded store lives in one process; there each applied message is also kept in SQL
+(``TransitRealtimeUpdate``) until it expires, and serving workers replay what other processes
+kept (``RealtimeJournal``), so a ``mobihub feeds import`` of a GTFS-RT file reaches the server.
 """
 
 from __future__ import annotations
@@ -17,9 +21,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from app.db import utcnow
 from providers.base import ImportResult
 from providers.models import Feed, Provider
-from providers.transit.models import TransitAgency, TransitTrip
+from providers.transit.models import TransitAgency, TransitRealtimeUpdate, TransitTrip
 from providers.transit.schedule import service_day_origin, zone
 from providers.transit.timetable import trip_stop_times
 
@@ -69,26 +74,46 @@ class TransitRealtimeWriter:
         _check_vehicles(session, static_version, vehicles, report)
 
         ttl = int(meta.get("ttl_seconds") or 900)
-        full = meta.get("incrementality") != "DIFFERENTIAL"
         kinds = set(meta.get("kinds") or ())
-        pipe = live.pipeline(transaction=True)
+        writes: dict[str, Any] = {"full": meta.get("incrementality") != "DIFFERENTIAL"}
         if "trip_updates" in kinds or trip_updates:
-            _replace_hash(pipe, key(slug, "trip_updates"), {
-                tu["trip"]["trip_id"] or tu["entity_id"]: tu for tu in trip_updates}, ttl, full)
+            writes["trip_updates"] = {tu["trip"]["trip_id"] or tu["entity_id"]: tu
+                                      for tu in trip_updates}
         if "vehicles" in kinds or vehicles:
-            _replace_hash(pipe, key(slug, "vehicles"), {
-                v["vehicle_id"] or v["entity_id"]: v for v in vehicles}, ttl, full)
+            writes["vehicles"] = {v["vehicle_id"] or v["entity_id"]: v for v in vehicles}
         if "alerts" in kinds or alerts:
-            pipe.set(key(slug, "alerts"), json.dumps(alerts), ex=ttl)
-        received = context.now.timestamp()
-        pipe.hset(key(slug, "meta"), mapping={
-            "timestamp": meta.get("timestamp") or 0, "received_at": received,
-            "static_version": static_version or 0})
-        pipe.expire(key(slug, "meta"), ttl)
-        pipe.sadd(PROVIDERS_KEY, slug)
-        pipe.execute()
+            writes["alerts"] = alerts
+        writes["meta"] = {"timestamp": meta.get("timestamp") or 0,
+                          "received_at": context.now.timestamp(),
+                          "static_version": static_version or 0}
+        apply_update(live, slug, writes, ttl)
+        if _embedded():
+            keep_update(session, slug, writes, context.now + timedelta(seconds=ttl))
         return {"trip_updates": len(trip_updates), "vehicles": len(vehicles),
                 "alerts": len(alerts), "matched_trips": matched, "unmatched_trips": unmatched}
+
+
+_KINDS = ("alerts", "trip_updates", "vehicles")
+
+
+def apply_update(live: Any, slug: str, writes: dict[str, Any], ttl: int) -> None:
+    """Write one message's entities and meta to the live store (one MULTI pipeline).
+
+    ``writes``: ``full`` (a FULL_DATASET replaces its kinds; a DIFFERENTIAL one merges), the
+    kinds it carries (``trip_updates`` and ``vehicles`` keyed by id, ``alerts`` a list) and
+    ``meta``; each key expires after ``ttl`` seconds.
+    """
+    full = writes["full"]
+    pipe = live.pipeline(transaction=True)
+    for kind in ("trip_updates", "vehicles"):
+        if kind in writes:
+            _replace_hash(pipe, key(slug, kind), writes[kind], ttl, full)
+    if "alerts" in writes:
+        pipe.set(key(slug, "alerts"), json.dumps(writes["alerts"]), ex=ttl)
+    pipe.hset(key(slug, "meta"), mapping=writes["meta"])
+    pipe.expire(key(slug, "meta"), ttl)
+    pipe.sadd(PROVIDERS_KEY, slug)
+    pipe.execute()
 
 
 def _replace_hash(pipe: Any, name: str, items: dict[str, dict[str, Any]], ttl: int,
@@ -98,6 +123,81 @@ def _replace_hash(pipe: Any, name: str, items: dict[str, dict[str, Any]], ttl: i
     if items:
         pipe.hset(name, mapping={k: json.dumps(v) for k, v in items.items()})
     pipe.expire(name, ttl)
+
+
+def _embedded() -> bool:
+    """Whether this app's live store is the embedded in-process one."""
+    from flask import current_app, has_app_context
+
+    live = current_app.extensions.get("mobihub.live") if has_app_context() else None
+    return bool(live is not None and live.embedded)
+
+
+def keep_update(session: Session, slug: str, writes: dict[str, Any], expires_at: datetime
+                ) -> None:
+    """Keep an applied message for the other processes on the embedded store.
+
+    Expired messages go, and so do earlier full datasets of the same kinds (this one replaces
+    them); the caller's transaction commits it with the import.
+    """
+    kinds = ",".join(kind for kind in _KINDS if kind in writes)
+    update = TransitRealtimeUpdate
+    session.execute(sa.delete(update).where(update.expires_at < utcnow()))
+    if writes["full"]:
+        session.execute(sa.delete(update).where(update.provider == slug, update.kinds == kinds))
+    session.add(update(provider=slug, kinds=kinds, full=writes["full"],
+                       feed_timestamp=int(writes["meta"]["timestamp"] or 0),
+                       expires_at=expires_at, writes=writes))
+
+
+class RealtimeJournal:
+    """Replays the kept GTFS-Realtime messages (``keep_update``) into an embedded live store.
+
+    ``warm`` applies every unexpired one when a worker starts; ``catch_up`` those kept since
+    (from ``LOOKBACK`` ids back: on PostgreSQL an id taken earlier may commit later). A message
+    is applied only if it is newer, by feed timestamp then id, than the last one applied for
+    its provider and kinds, so an old one never undoes a newer one, and applying twice changes
+    nothing.
+    """
+
+    LOOKBACK = 1_000
+    BATCH = 1_000
+
+    def __init__(self) -> None:
+        self.watermark = 0
+        self.applied: dict[tuple[str, str], tuple[int, int]] = {}
+
+    def warm(self, session: Session, live: Any) -> int:
+        """Apply every unexpired kept message; return how many were applied."""
+        return self._apply(session, live, after_id=0)
+
+    def catch_up(self, session: Session, live: Any) -> int:
+        """Apply the messages kept since the last turn; return how many were applied."""
+        return self._apply(session, live, after_id=max(self.watermark - self.LOOKBACK, 0))
+
+    def _apply(self, session: Session, live: Any, after_id: int) -> int:
+        update = TransitRealtimeUpdate
+        now = utcnow()
+        applied = 0
+        while True:
+            rows = session.scalars(
+                sa.select(update).where(update.id > after_id, update.expires_at > now)
+                .order_by(update.id).limit(self.BATCH)).all()
+            for row in rows:
+                order = (row.feed_timestamp, row.id)
+                if order <= self.applied.get((row.provider, row.kinds), (-1, -1)):
+                    continue
+                ttl = int((row.expires_at - now).total_seconds())
+                if ttl <= 0:
+                    continue
+                apply_update(live, row.provider, row.writes, ttl)
+                self.applied[(row.provider, row.kinds)] = order
+                applied += 1
+            if rows:
+                after_id = rows[-1].id
+                self.watermark = max(self.watermark, after_id)
+            if len(rows) < self.BATCH:
+                return applied
 
 
 def _match_trip_updates(session: Session, static_version: int | None,

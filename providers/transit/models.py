@@ -14,12 +14,13 @@ stop_times.txt ``arrival_time``).
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.db import Base, BigIntPK
+from app.db import Base, BigIntPK, JSONDocument, UTCDateTime
 
 
 def _version_fk() -> sa.ForeignKey:
@@ -265,3 +266,29 @@ class TransitFeedInfo(Base):
     start_date: Mapped[date | None] = mapped_column(sa.Date)
     end_date: Mapped[date | None] = mapped_column(sa.Date)
     version: Mapped[str | None] = mapped_column(sa.Text)
+
+
+class TransitRealtimeUpdate(Base):
+    """A GTFS-Realtime message as applied to the live store, kept while the store is embedded.
+
+    The embedded store lives inside one process, so a ``mobihub feeds import`` of a GTFS-RT
+    file would reach only the importing process's store. On the embedded store each applied
+    message is also kept here until it expires (or a full dataset of the same kinds replaces
+    it); a serving worker replays the unexpired ones when it starts and then follows the new
+    ones (``providers.transit.live.RealtimeJournal``). With Redis every process writes the same
+    store and nothing is kept. ``kinds``: the kinds it writes, sorted, comma-separated;
+    ``writes``: what it wrote (``providers.transit.live.apply_update``).
+    """
+
+    __tablename__ = "transit_realtime_update"
+    __table_args__ = (
+        sa.Index("ix_transit_realtime_update_provider_kinds", "provider", "kinds"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    provider: Mapped[str] = mapped_column(sa.Text)
+    kinds: Mapped[str] = mapped_column(sa.Text)
+    full: Mapped[bool] = mapped_column(sa.Boolean)
+    feed_timestamp: Mapped[int] = mapped_column(sa.BigInteger)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    writes: Mapped[dict[str, Any]] = mapped_column(JSONDocument)

@@ -6,10 +6,12 @@ import json
 from datetime import UTC, datetime
 
 import pytest
+import sqlalchemy as sa
 
 from providers.base import FeedFormatError
 from providers.gtfs_rt.adapter import GtfsRealtimeAdapter
 from providers.transit.live import key
+from providers.transit.models import TransitRealtimeUpdate
 from providers.transit.queries import departures, get_trip
 from tests.providers.transit.factories import import_file
 
@@ -109,3 +111,9 @@ def test_cli_without_format_refuses_content_it_cannot_tell(mobihub, shared_data)
     assert result.exit_code == 1
     assert "name it with --format" in result.output
     assert "Traceback" not in result.output
+
+
+def test_with_redis_no_message_is_kept_in_sql(caltrain, session):
+    """Kept messages are for processes on the embedded store; Redis is shared already."""
+    assert caltrain.status == "applied"
+    assert session.scalar(sa.select(sa.func.count()).select_from(TransitRealtimeUpdate)) == 0
