@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from alembic import command
+from alembic.script import ScriptDirectory
 from sqlalchemy.orm import Session
 
 from app.migrate import alembic_config, head_revisions, upgrade
@@ -26,9 +27,16 @@ STOP_TIMES = [  # trip, sequence, stop, arrival, departure, headsign, pickup, di
 ]
 
 
+def _heads_without_patterns(engine: sa.Engine) -> list[str]:
+    """The heads of every branch except the one 0008 is on (what a database had before it)."""
+    script = ScriptDirectory.from_config(alembic_config(engine))
+    return sorted(head for head in head_revisions(engine) if PATTERNS not in {
+        revision.revision for revision in script.iterate_revisions(head, "base")})
+
+
 def _old_schema_with_a_served_version(engine: sa.Engine) -> int:
     """A database before 0008 (every other branch at its head) holding one active version."""
-    for head in sorted(head_revisions(engine) - {PATTERNS}):
+    for head in _heads_without_patterns(engine):
         upgrade(engine, head)
     upgrade(engine, "0002_transit")
     with Session(engine) as session:
