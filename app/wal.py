@@ -64,13 +64,16 @@ class WalCheckpointer:
         thread = self._thread
         return thread is not None and thread.is_alive()
 
-    def checkpoint_due(self) -> list[str]:
-        """Checkpoint every database whose log is due now; return their paths."""
+    def checkpoint_due(self, *, at_exit: bool = False) -> list[str]:
+        """Checkpoint every database whose log is due now; return their paths.
+
+        ``at_exit``: also those whose engines are gone already (the process is ending).
+        """
         with self._lock:
             databases = list(self._databases.items())
         done = []
         for path, (engines, seen) in databases:
-            if not engines:  # every engine using it is gone
+            if not engines and not at_exit:  # every engine using it is gone
                 with self._lock:
                     if not self._databases.get(path, (engines,))[0]:
                         self._databases.pop(path, None)
@@ -119,4 +122,4 @@ def _log_state(path: str) -> tuple[int, int] | None:
 
 
 checkpointer = WalCheckpointer()
-atexit.register(checkpointer.checkpoint_due)
+atexit.register(checkpointer.checkpoint_due, at_exit=True)

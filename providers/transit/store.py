@@ -281,7 +281,8 @@ def _insert_table(session: Session, name: str, table: Any, version_id: int) -> N
         for c in varying)
     if as_json:
         fields = iter(range(len(varying)))
-        values = [f"value ->> {next(fields)}" if v == "?" else v for v in values]
+        values = [f"json_extract(value, '$[{next(fields)}]')" if v == "?" else v
+                  for v in values]
     columns = f"feed_version_id, {', '.join(table.column_names)}"
     driver = session.connection().connection.driver_connection
     cursor = driver.cursor()  # type: ignore[union-attr]

@@ -1,7 +1,9 @@
 """SQLite checkpoints (app.wal): never inside a commit, done by the checkpointer's thread."""
 
+import contextlib
 import gc
 import os
+import sqlite3
 import time
 from pathlib import Path
 
@@ -97,3 +99,17 @@ def test_a_database_not_created_yet_stays_registered(tmp_path):
             ("[" + ",".join(["0"] * 3000) + "]",))
     assert checkpointer.checkpoint_due() == [str(path)]
     engine.dispose()
+
+
+def test_at_exit_a_due_log_is_checkpointed_even_when_its_engines_are_gone(tmp_path):
+    path = tmp_path / "hub.sqlite3"
+    checkpointer = WalCheckpointer(poll_seconds=3600)
+    engine = _engine_with_rows(path, 3000, checkpointer)
+    # Another process keeps the database open (else the last close would checkpoint it).
+    with contextlib.closing(sqlite3.connect(path)) as other:
+        other.execute("SELECT count(*) FROM wide").fetchone()
+        engine.dispose()
+        del engine
+        gc.collect()
+        assert checkpointer.checkpoint_due(at_exit=True) == [str(path)]
+        assert path.stat().st_size > 6_000_000
