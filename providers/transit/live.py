@@ -176,21 +176,26 @@ class RealtimeJournal:
         return self._apply(session, live, after_id=max(self.watermark - self.LOOKBACK, 0))
 
     def _apply(self, session: Session, live: Any, after_id: int) -> int:
+        # The headers first: a message's entities (up to megabytes of JSON) are read only when
+        # it is applied, not on every turn that looks back over it.
         update = TransitRealtimeUpdate
         now = utcnow()
         applied = 0
         while True:
-            rows = session.scalars(
-                sa.select(update).where(update.id > after_id, update.expires_at > now)
+            rows = session.execute(
+                sa.select(update.id, update.provider, update.kinds, update.feed_timestamp,
+                          update.expires_at)
+                .where(update.id > after_id, update.expires_at > now)
                 .order_by(update.id).limit(self.BATCH)).all()
             for row in rows:
                 order = (row.feed_timestamp, row.id)
                 if order <= self.applied.get((row.provider, row.kinds), (-1, -1)):
                     continue
                 ttl = int((row.expires_at - now).total_seconds())
-                if ttl <= 0:
+                writes = session.scalar(sa.select(update.writes).where(update.id == row.id))
+                if ttl <= 0 or writes is None:  # expiring now, or replaced meanwhile
                     continue
-                apply_update(live, row.provider, row.writes, ttl)
+                apply_update(live, row.provider, writes, ttl)
                 self.applied[(row.provider, row.kinds)] = order
                 applied += 1
             if rows:
