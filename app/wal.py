@@ -20,6 +20,7 @@ import logging
 import os
 import sqlite3
 import threading
+import time
 import weakref
 from typing import Any
 
@@ -40,7 +41,6 @@ class WalCheckpointer:
         self._lock = threading.Lock()
         # database path -> (engines using it, weakly; the log's (size, mtime) last checkpointed)
         self._databases: dict[str, tuple[weakref.WeakSet[Any], tuple[int, int] | None]] = {}
-        self._wake = threading.Event()
         self._thread: threading.Thread | None = None
         self._pid = os.getpid()
 
@@ -90,8 +90,7 @@ class WalCheckpointer:
 
     def _run(self) -> None:
         while True:
-            self._wake.wait(self.poll_seconds)
-            self._wake.clear()
+            time.sleep(self.poll_seconds)
             try:
                 self.checkpoint_due()
             except Exception:  # never let the thread die: the next turn tries again
