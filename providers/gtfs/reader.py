@@ -15,10 +15,13 @@ import codecs
 import csv
 import io
 import itertools
+import struct
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
+
+from isal import isal_zlib
 
 from providers.base import FeedFormatError, ValidationReport
 
@@ -57,6 +60,7 @@ class GtfsArchive:
             raise FeedFormatError(
                 "The payload is not a zip archive; a GTFS feed is a zip of .txt files "
                 "(or a folder of them).", code="not_a_zip")
+        self.payload = memoryview(payload)
         try:
             self.zip = zipfile.ZipFile(io.BytesIO(payload))
             infos = self.zip.infolist()
@@ -94,6 +98,18 @@ class GtfsArchive:
             root = tables if len(folders) == 1 else []
         return {i.filename.rsplit("/", 1)[-1].lower()[:-4]: i for i in root}
 
+    def _open_member(self, info: zipfile.ZipInfo, *, buffered: bool = True) -> Any:
+        """A member's bytes as a file: deflated ones inflated by ISA-L, others by ``zipfile``.
+
+        ISA-L's inflate (``isal``) is twice as fast as zlib's, and its CRC-32 four times; it
+        lets go of the GIL as zlib does. The guarantees are ``zipfile``'s: never more than the
+        declared size, the CRC checked at the end, errors as ``BadZipFile`` or ``EOFError``.
+        """
+        if info.compress_type != zipfile.ZIP_DEFLATED or info.flag_bits & 0x1:
+            return self.zip.open(info)  # stored, other methods, encrypted: zipfile decides
+        member = InflatedMember(self.payload, info)
+        return io.BufferedReader(member) if buffered else member
+
     def has(self, table: str) -> bool:
         """Whether the feed holds ``<table>.txt``."""
         return table in self.members
@@ -101,7 +117,7 @@ class GtfsArchive:
     def open_table(self, table: str, report: ValidationReport) -> CsvFile | None:
         """The cleaned header and lazy rows of ``<table>.txt``, or None when it cannot be read."""
         filename = f"{table}.txt"
-        raw = self.zip.open(self.members[table])
+        raw = self._open_member(self.members[table])
         start = raw.peek(4)[:4] if hasattr(raw, "peek") else b""
         if start.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) or (
                 len(start) >= 2 and (start[0] == 0 or start[1] == 0)):
@@ -134,7 +150,7 @@ class GtfsArchive:
         on, row by row, from wherever the blocks stopped.
         """
         filename = f"{table}.txt"
-        raw = self.zip.open(self.members[table])
+        raw = self._open_member(self.members[table], buffered=False)
         try:
             first = raw.read(block_bytes)
             while b"\n" not in first and len(first) < 65536 and (more := raw.read(block_bytes)):
@@ -154,6 +170,76 @@ class GtfsArchive:
         header = [h.strip().strip("\ufeff").lower() for h in header_row]
         blocks = ByteBlocks(raw, first[end + 1:], 2, filename, report, block_bytes)
         return CsvFile(filename, header, blocks.rows(), blocks)
+
+
+# Compressed bytes handed to the inflater per call (its output is capped by the read size).
+INFLATE_CHUNK = 1 << 20
+
+
+class InflatedMember(io.RawIOBase):
+    """One deflated member of an in-memory zip, inflated as it is read (ISA-L).
+
+    ``read(n)`` returns up to ``n`` bytes without an extra copy (the block reader's call);
+    ``readinto`` serves ``io.BufferedReader`` (the row reader's).
+    """
+
+    def __init__(self, payload: memoryview, info: zipfile.ZipInfo) -> None:
+        offset = info.header_offset
+        header = bytes(payload[offset:offset + 30])
+        if len(header) < 30 or header[:4] != b"PK\x03\x04":
+            raise zipfile.BadZipFile(f"Bad magic number for file header of {info.filename}")
+        name_length, extra_length = struct.unpack("<HH", header[26:30])
+        start = offset + 30 + name_length + extra_length
+        self.name = info.filename
+        self.compressed = payload[start:start + info.compress_size]
+        self.position = 0
+        self.inflater = isal_zlib.decompressobj(-15)
+        self.tail = b""
+        self.left = info.file_size
+        self.crc = 0
+        self.expected_crc = info.CRC
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:  # type: ignore[override]
+        size = self.left if size is None or size < 0 else min(size, self.left)
+        parts, got = [], 0
+        try:
+            while got < size and not self.inflater.eof:
+                if self.tail:
+                    data = self.tail
+                else:
+                    # Input spent: b"" still drains output the inflater holds back (ISA-L keeps
+                    # what a capped call could not return).
+                    data = self.compressed[self.position:self.position + INFLATE_CHUNK]
+                    self.position += len(data)
+                out = self.inflater.decompress(data, size - got)
+                self.tail = self.inflater.unconsumed_tail
+                if not out and not data:
+                    break
+                parts.append(out)
+                got += len(out)
+        except isal_zlib.error as exc:
+            raise zipfile.BadZipFile(f"{self.name} is damaged: {exc}") from exc
+        data = parts[0] if len(parts) == 1 else b"".join(parts)
+        self.left -= len(data)
+        self.crc = isal_zlib.crc32(data, self.crc)
+        if (size and not data) or not self.left:
+            self._finish()
+        return data
+
+    def readinto(self, buffer: Any) -> int:
+        data = self.read(len(buffer))
+        buffer[:len(data)] = data
+        return len(data)
+
+    def _finish(self) -> None:
+        if self.left:
+            raise EOFError(f"Compressed file ended before the end-of-stream marker was "
+                           f"reached ({self.name})")
+        if self.crc != self.expected_crc:
+            raise zipfile.BadZipFile(f"Bad CRC-32 for file {self.name!r}")
 
 
 def printable(text: str) -> str:

@@ -1,0 +1,114 @@
+"""The zip member reader: ISA-L inflate with zipfile's guarantees (sizes, CRC, damage)."""
+
+from __future__ import annotations
+
+import io
+import struct
+import zipfile
+
+import pytest
+
+from providers.base import FeedFormatError
+from providers.gtfs.adapter import GtfsAdapter
+from providers.gtfs.reader import GtfsArchive, InflatedMember
+from tests.providers.transit.factories import gtfs_zip
+
+STOP_TIMES = "trip_id,arrival_time,departure_time,stop_id,stop_sequence\n" + "".join(
+    f"T1,08:{i % 60:02d}:00,08:{i % 60:02d}:00,A1,{i}\n" for i in range(1, 20_000))
+
+
+def member_data_offset(payload: bytes, info: zipfile.ZipInfo) -> int:
+    """Where a member's compressed bytes start (after its local header)."""
+    name_length, extra_length = struct.unpack(
+        "<HH", payload[info.header_offset + 26:info.header_offset + 30])
+    return info.header_offset + 30 + name_length + extra_length
+
+
+def read_in(member: io.RawIOBase, size: int) -> bytes:
+    chunks = []
+    while chunk := member.read(size):
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+@pytest.mark.parametrize("size", [1, 997, 1 << 16, 4 << 20])
+def test_inflated_members_are_byte_for_byte_what_zipfile_reads(size):
+    payload = gtfs_zip({"stop_times.txt": STOP_TIMES})
+    archive = zipfile.ZipFile(io.BytesIO(payload))
+    for info in archive.infolist():
+        if size == 1 and info.file_size > 100_000:
+            continue  # byte by byte: the small members are enough
+        member = InflatedMember(memoryview(payload), info)
+        assert read_in(member, size) == archive.read(info)
+        assert member.read(size) == b""
+
+
+def test_real_feed_inflates_as_zipfile_does_through_a_buffered_reader(shared_data):
+    payload = (shared_data / "gtfs/caltrain/ct.zip").read_bytes()
+    archive = zipfile.ZipFile(io.BytesIO(payload))
+    for info in archive.infolist():
+        if info.compress_type == zipfile.ZIP_DEFLATED:
+            reader = io.BufferedReader(InflatedMember(memoryview(payload), info))
+            assert reader.read() == archive.read(info)
+
+
+def test_damaged_deflate_data_is_a_bad_zip_not_a_crash():
+    payload = bytearray(gtfs_zip({"stop_times.txt": STOP_TIMES}))
+    info = zipfile.ZipFile(io.BytesIO(bytes(payload))).getinfo("stop_times.txt")
+    start = member_data_offset(bytes(payload), info)
+    payload[start:start + 64] = b"\xff" * 64  # not a deflate stream any more
+    with pytest.raises(zipfile.BadZipFile, match=r"stop_times\.txt"):
+        read_in(InflatedMember(memoryview(bytes(payload)), info), 1 << 20)
+
+
+def test_a_wrong_crc_is_reported_at_the_end_of_the_member():
+    payload = gtfs_zip({"stop_times.txt": STOP_TIMES})
+    info = zipfile.ZipFile(io.BytesIO(payload)).getinfo("stop_times.txt")
+    info.CRC ^= 1
+    with pytest.raises(zipfile.BadZipFile, match="Bad CRC-32"):
+        read_in(InflatedMember(memoryview(payload), info), 4096)
+
+
+def test_never_more_than_the_declared_size():
+    payload = gtfs_zip({"stop_times.txt": STOP_TIMES})
+    info = zipfile.ZipFile(io.BytesIO(payload)).getinfo("stop_times.txt")
+    info.file_size = 1000  # a member that inflates to more than its directory says
+    member = InflatedMember(memoryview(payload), info)
+    with pytest.raises(zipfile.BadZipFile, match="Bad CRC-32"):
+        member.read(1 << 20)
+    assert member.left == 0
+
+
+def test_truncated_compressed_data_ends_in_eof_error():
+    payload = gtfs_zip({"stop_times.txt": STOP_TIMES})
+    info = zipfile.ZipFile(io.BytesIO(payload)).getinfo("stop_times.txt")
+    info.compress_size //= 2
+    with pytest.raises(EOFError):
+        read_in(InflatedMember(memoryview(payload), info), 1 << 16)
+
+
+def test_stored_members_are_read_by_zipfile():
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as archive:
+        archive.writestr("stop_times.txt", STOP_TIMES)
+    archive = GtfsArchive(buffer.getvalue())
+    raw = archive._open_member(archive.members["stop_times"])
+    assert not isinstance(raw, (InflatedMember, io.BufferedReader))
+    assert raw.read() == STOP_TIMES.encode()
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_a_damaged_stop_times_member_rejects_the_feed_with_bad_zip(fast):
+    payload = bytearray(gtfs_zip({"stop_times.txt": STOP_TIMES}))
+    info = zipfile.ZipFile(io.BytesIO(bytes(payload))).getinfo("stop_times.txt")
+    start = member_data_offset(bytes(payload), info) + info.compress_size // 2
+    payload[start:start + 64] = b"\xff" * 64
+
+    def parse_and_stream() -> None:  # the damage shows at the parse or while streaming
+        result = GtfsAdapter(fast=fast).parse(bytes(payload), {})
+        for batch in result.records["stop_times"].batches():
+            del batch
+
+    with pytest.raises(FeedFormatError) as caught:
+        parse_and_stream()
+    assert caught.value.code == "bad_zip"
