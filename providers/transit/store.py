@@ -68,7 +68,7 @@ class TransitFeedWriter:
         # as before: nothing else reports while it runs.
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="transit-pack") as pool:
             packing = pool.submit(_pack, trips.column("trip_id").to_pylist(),
-                                  records.get("stop_times"), records.get("shapes"))
+                                  records.get("stop_times"))
             try:
                 for name in [*WRITE_ORDER, *(k for k in records if k not in WRITE_ORDER)]:
                     if name not in records or name not in RECORD_TABLES:
@@ -88,10 +88,19 @@ class TransitFeedWriter:
                 with contextlib.suppress(Exception):
                     packing.result()
                 raise
-            packed = packing.result()
-        pattern_stops, patterns, shapes, stop_time_count, shape_count = packed
+            pattern_stops, rest, stop_time_count = packing.result()
+            # The worker makes the patterns and reads the shapes while the pattern stops
+            # (a few MB of packed arrays) are stored here.
+            finishing = pool.submit(_finish_pack, rest, records.get("shapes"))
+            try:
+                if "stop_times" in records:
+                    store_table(session, "transit_pattern_stop", pattern_stops, version.id)
+            except BaseException:
+                with contextlib.suppress(Exception):
+                    finishing.result()
+                raise
+            patterns, shapes, shape_count = finishing.result()
         if "stop_times" in records:
-            store_table(session, "transit_pattern_stop", pattern_stops, version.id)
             store_table(session, "transit_pattern", patterns, version.id)
             counts["stop_times"] = stop_time_count
             written += ["transit_pattern_stop", "transit_pattern"]
@@ -129,19 +138,29 @@ def _analyze(session: Session, tables: list[str]) -> None:
                                "false)", {"value": previous})
 
 
-def _pack(trip_ids: list[str], stop_times: Any, shapes: Any) -> tuple[Any, ...]:
-    """Parse (through the adapter's lazy batches) and pack stop_times, then shapes.
+def _pack(trip_ids: list[str], stop_times: Any) -> tuple[Any, Any, int]:
+    """Parse (through the adapter's lazy batches) and pack stop_times.
 
-    Returns (pattern stops, patterns, shapes, stop_times rows read, shape points read).
+    Returns (the pattern stops, the function that makes the patterns, stop_times rows read).
     """
     builder = TimetableBuilder(trip_ids)
     for batch in _batches_iter(stop_times or []):
         builder.add(batch)
-    pattern_stops, patterns = builder.build()
+    pattern_stops, patterns = builder.build_in_two()
+    return pattern_stops, patterns, builder.count
+
+
+def _finish_pack(patterns: Any, shapes: Any) -> tuple[Any, Any, int]:
+    """The patterns, then the shapes parsed and packed: (patterns, shapes, points read).
+
+    The shapes are parsed only after stop_times, so their problems follow stop_times' in the
+    report as they always have.
+    """
+    pattern_table = patterns()
     shape_builder = ShapeBuilder()
     for batch in _batches_iter(shapes or []):
         shape_builder.add(batch)
-    return pattern_stops, patterns, shape_builder.build(), builder.count, shape_builder.count
+    return pattern_table, shape_builder.build(), shape_builder.count
 
 
 def _store_records(session: Session, version_id: int, name: str, records: Any, dialect: str

@@ -21,7 +21,7 @@ little-endian, documented on the models in ``providers.transit.models``):
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -141,11 +141,18 @@ class TimetableBuilder:
     def build(self) -> tuple[Any, Any]:
         """The pattern stops (an Arrow table, ``PATTERN_STOP_FIELDS``) and the patterns (an
         Arrow table, ``PATTERN_FIELDS``), both numbered in order of first appearance."""
+        pattern_stops, patterns = self.build_in_two()
+        return pattern_stops, patterns()
+
+    def build_in_two(self) -> tuple[Any, Callable[[], Any]]:
+        """``build`` in two steps: the pattern stops now, and a function that makes the
+        patterns (their per-trip matrices), for a writer that stores the first meanwhile."""
         import pyarrow as pa
 
         n_trips = self.n_trips
         if not self.count:
-            return self._empty()
+            pattern_stops, no_patterns = self._empty()
+            return pattern_stops, _returns(no_patterns)
         trip, seq, stop, arr, dep, head, pick, drop, dist, point = (
             np.concatenate(c) for c in self.columns)
         self.columns = []
@@ -154,7 +161,8 @@ class TimetableBuilder:
             trip, seq, stop, arr, dep, head, pick, drop, dist, point = (
                 a[known] for a in (trip, seq, stop, arr, dep, head, pick, drop, dist, point))
             if not len(trip):
-                return self._empty()
+                pattern_stops, no_patterns = self._empty()
+                return pattern_stops, _returns(no_patterns)
         n = len(trip)
         edges = np.flatnonzero(trip[1:] != trip[:-1]) + 1
         run_trips = trip[np.concatenate(([0], edges))]
@@ -216,58 +224,68 @@ class TimetableBuilder:
             _names(self.headsigns.values, head[rep_rows]),
             _binary(bounds, dep_sorted.astype(TIME, copy=False)),
             _binary(bounds, trips_sorted.astype(INDEX, copy=False))], total)
-        # Per pattern: its trips (by trip index) and, as trips x stops matrices, the
-        # per-stop columns that say something beyond the departures (NULL otherwise): the
-        # dwell (departure minus arrival), distances and timepoints.
-        run_trips = trip[starts]
-        by_pattern = np.lexsort((run_trips, run_pattern_arr))
-        trips_per_pattern = np.bincount(run_pattern_arr, minlength=len(rep))
-        run_bounds = np.concatenate(([0], np.cumsum(trips_per_pattern)))
-        ordered_starts = starts[by_pattern]
-        ordered_lengths = run_lengths[by_pattern]
-        row_order = (np.repeat(ordered_starts - np.concatenate(
-            ([0], np.cumsum(ordered_lengths)[:-1])), ordered_lengths) + np.arange(n))
-        cell_bounds = np.concatenate(([0], np.cumsum(trips_per_pattern * lengths)))
-        pattern_ids = np.arange(len(rep), dtype=np.int32)
 
-        def matrix(values: np.ndarray, says: np.ndarray, *, shared: bool = False) -> Any:
-            if not says.any():  # the usual case for at least two of the three
-                return pa.nulls(len(rep), pa.binary())
-            ordered = values[row_order]
-            keep = np.add.reduceat(says[row_order], cell_bounds[:-1]) > 0
-            if not shared or not keep.any():
-                return _segments(cell_bounds, ordered, keep)
-            # One row for the pattern when all its trips have the same values (distances and
-            # timepoints along a pattern almost always are the same for every trip).
-            bits = ordered.view(np.int64 if ordered.itemsize == 8 else np.int32)
-            parts, lengths_out = [], []
-            for p, (low, high) in enumerate(zip(cell_bounds[:-1].tolist(),
-                                                cell_bounds[1:].tolist(), strict=True)):
-                if not keep[p]:
-                    lengths_out.append(0)
-                    continue
-                cells = bits[low:high].reshape(-1, int(lengths[p]))
-                one = bool((cells == cells[0]).all())
-                parts.append(ordered[low:low + int(lengths[p])] if one else ordered[low:high])
-                lengths_out.append(int(lengths[p]) if one else high - low)
-            bounds = np.concatenate(([0], np.cumsum(lengths_out)))
-            return _segments(bounds, np.concatenate(parts), keep, packed=True)
+        def patterns_table() -> Any:
+            # Per pattern: its trips (by trip index) and, as trips x stops matrices, the
+            # per-stop columns that say something beyond the departures (NULL otherwise): the
+            # dwell (departure minus arrival), distances and timepoints.
+            run_trips = trip[starts]
+            by_pattern = np.lexsort((run_trips, run_pattern_arr))
+            trips_per_pattern = np.bincount(run_pattern_arr, minlength=len(rep))
+            run_bounds = np.concatenate(([0], np.cumsum(trips_per_pattern)))
+            ordered_starts = starts[by_pattern]
+            ordered_lengths = run_lengths[by_pattern]
+            row_order = (np.repeat(ordered_starts - np.concatenate(
+                ([0], np.cumsum(ordered_lengths)[:-1])), ordered_lengths) + np.arange(n))
+            cell_bounds = np.concatenate(([0], np.cumsum(trips_per_pattern * lengths)))
+            pattern_ids = np.arange(len(rep), dtype=np.int32)
 
-        patterns = pa.table([
-            pa.array(pattern_ids), pa.array(lengths.astype(np.int32)),
-            _binary(run_bounds * 4, run_trips[by_pattern].astype(INDEX, copy=False)),
-            matrix(np.where((arr >= 0) & (dep >= 0), dep - arr, 0).astype(TIME), arr != dep,
-                   shared=True),
-            matrix(dist.astype(REAL, copy=False), ~np.isnan(dist), shared=True),
-            matrix(point.astype(SMALL, copy=False), point >= 0, shared=True),
-        ], names=list(PATTERN_FIELDS))
-        return pattern_stops, patterns
+            def matrix(values: np.ndarray, says: np.ndarray, *, shared: bool = False) -> Any:
+                if not says.any():  # the usual case for at least two of the three
+                    return pa.nulls(len(rep), pa.binary())
+                ordered = values[row_order]
+                keep = np.add.reduceat(says[row_order], cell_bounds[:-1]) > 0
+                if not shared or not keep.any():
+                    return _segments(cell_bounds, ordered, keep)
+                # One row for the pattern when all its trips have the same values
+                # (distances and timepoints along a pattern almost always are the same for
+                # every trip).
+                bits = ordered.view(np.int64 if ordered.itemsize == 8 else np.int32)
+                parts, lengths_out = [], []
+                for p, (low, high) in enumerate(zip(cell_bounds[:-1].tolist(),
+                                                    cell_bounds[1:].tolist(), strict=True)):
+                    if not keep[p]:
+                        lengths_out.append(0)
+                        continue
+                    cells = bits[low:high].reshape(-1, int(lengths[p]))
+                    one = bool((cells == cells[0]).all())
+                    parts.append(ordered[low:low + int(lengths[p])] if one
+                                 else ordered[low:high])
+                    lengths_out.append(int(lengths[p]) if one else high - low)
+                bounds = np.concatenate(([0], np.cumsum(lengths_out)))
+                return _segments(bounds, np.concatenate(parts), keep, packed=True)
+
+            patterns = pa.table([
+                pa.array(pattern_ids), pa.array(lengths.astype(np.int32)),
+                _binary(run_bounds * 4, run_trips[by_pattern].astype(INDEX, copy=False)),
+                matrix(np.where((arr >= 0) & (dep >= 0), dep - arr, 0).astype(TIME), arr != dep,
+                       shared=True),
+                matrix(dist.astype(REAL, copy=False), ~np.isnan(dist), shared=True),
+                matrix(point.astype(SMALL, copy=False), point >= 0, shared=True),
+            ], names=list(PATTERN_FIELDS))
+            return patterns
+
+        return pattern_stops, patterns_table
 
 
 PATTERN_STOP_FIELDS = ("pattern_id", "position", "stop_id", "stop_sequence", "pickup_type",
                        "drop_off_type", "stop_headsign", "departure_secs", "trip_indexes")
 PATTERN_FIELDS = ("pattern_id", "stop_count", "trip_indexes", "dwell_secs",
                   "shape_dist_traveled", "timepoints")
+
+
+def _returns(value: Any) -> Callable[[], Any]:
+    return lambda: value
 
 
 def _pattern_stop_table(columns: list[Any], n: int) -> Any:
