@@ -334,6 +334,8 @@ class ByteBlocks:
 
     def rows(self) -> Iterator[tuple[int, list[str]]]:
         """Rows (with their line numbers) from where the blocks stopped to the end."""
+        if self.eof and not self.pending:
+            return  # the blocks took it all (and no line number is needed)
         raw = io.BufferedReader(_Prefixed(self, self.raw))  # type: ignore[arg-type]
         text = io.TextIOWrapper(raw, encoding="utf-8", errors="surrogateescape", newline="")
         lines = _checked_lines(text, self.filename, self.report)

@@ -21,6 +21,7 @@ little-endian, documented on the models in ``providers.transit.models``):
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, NamedTuple
 
@@ -73,8 +74,18 @@ class _Codes:
         # The adapter hands trip and stop ids dictionary-encoded already.
         encoded = (column if pa.types.is_dictionary(column.type)
                    else pc.dictionary_encode(column))
-        lookup = np.array([self.code(v) for v in encoded.dictionary.to_pylist()] + [-1],
-                          np.int32)
+        values = encoded.dictionary.to_pylist()
+        # Known values looked up by a C-level map (a block's few thousand ids); only new ones
+        # go through code(), in order of appearance.
+        if self.grow:
+            found = list(map(self.index.get, values))
+            if None in found:
+                found = [self.code(v) if c is None else c
+                         for v, c in zip(values, found, strict=True)]
+        else:
+            found = list(map(self.index.get, values, itertools.repeat(-1)))
+        found.append(-1)
+        lookup = np.array(found, np.int32)
         indices = pc.fill_null(encoded.indices, len(lookup) - 1)
         return lookup[np.asarray(indices)]
 
