@@ -10,6 +10,8 @@ from __future__ import annotations
 import random
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from providers.gtfs import adapter
 from providers.gtfs.adapter import GtfsAdapter, parse_time
@@ -171,6 +173,28 @@ def test_column_times_are_what_parse_time_makes_of_each_text(texts):
     expected = [parse_time(t.strip()) if t.strip() else None for t in texts]
     valid = all(e is not None for t, e in zip(texts, expected, strict=True) if t.strip())
     if valid:
+        assert got is not None
+    if got is not None:
+        assert got.to_pylist() == expected
+
+
+_TIME_LIKE = st.one_of(
+    st.just(""),
+    st.builds(lambda h, m, s: f"{h}:{m:02d}:{s:02d}", st.integers(0, 99), st.integers(0, 99),
+              st.integers(0, 99)),
+    st.text(alphabet="0123456789: ;a\x00\xff", min_size=6, max_size=9))
+
+
+@given(st.lists(_TIME_LIKE, min_size=1, max_size=8), st.integers(0, 2))
+def test_times_read_from_the_bytes_are_parse_times_or_left_to_the_text_path(texts, skip):
+    import pyarrow as pa
+
+    column = pa.array(["9:00:00"] * skip + texts).slice(skip)  # an offset into shared data
+    got = adapter._digits_times(column)
+    expected = [parse_time(t) if t else None for t in texts]
+    simple = all(not t or (len(t) in (7, 8) and t.isascii() and e is not None)
+                 for t, e in zip(texts, expected, strict=True))
+    if simple:
         assert got is not None
     if got is not None:
         assert got.to_pylist() == expected
