@@ -1,4 +1,5 @@
-"""Server-rendered portal for developers, providers and admins, and the sample parking app."""
+"""Server-rendered portal: the developer portal (provider and admin pages and the sample parking
+app are not built yet)."""
 
 from __future__ import annotations
 
