@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import math
 
+from providers.geo import METRES_PER_DEG_LAT
+
 # Cell sizes in degrees: ~1.1 km, ~11 km and ~111 km of latitude.
 LEVELS = (0.01, 0.1, 1.0)
 # Zones bigger than the coarsest cell: few (whole districts), looked up in one shared cell.
@@ -27,7 +29,6 @@ _LEVEL_STRIDE = 10**10  # level 0 holds 18,001 x 36,001 cells, fewer than this
 _EPSILON = 1e-9
 # A box wider than this many cells is looked up through the lat/lon index instead.
 MAX_CELLS = 256
-METRES_PER_DEG_LAT = 111_320.0
 # Street segments match a point within half their width (rules.segment_width_m, else this).
 DEFAULT_SEGMENT_WIDTH_M = 10.0
 WORLD = (-90.0, -180.0, 90.0, 180.0)

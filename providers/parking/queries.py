@@ -24,13 +24,13 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import numpy as np
 import shapely
 import sqlalchemy as sa
-from pyproj import Geod
 from shapely.geometry import Point, shape
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
 from app.db import run_read_only
 from app.errors import Problem
+from providers.geo import GEOD, box_around, geodesic_distances
 from providers.models import Feed, FeedVersion, Provider
 from providers.parking import static_index
 from providers.parking.driver_sql import DriverStatement
@@ -47,7 +47,6 @@ from providers.parking.records import structure_type
 from providers.parking.store import ZONE_WINDOW_DEG
 from providers.parking.tariff import TariffError, quote
 
-GEOD = Geod(ellps="WGS84")
 DEFAULT_STALE_AFTER_SECONDS = 900
 DEFAULT_TIMEZONE = "Europe/Berlin"
 _SCAN_BATCH = 500
@@ -151,7 +150,7 @@ def _search_facilities(connection: sa.Connection, live: Any, search: FacilitySea
     params: dict[str, Any] = {}
     cells = None
     if search.near:
-        min_lat, min_lon, max_lat, max_lon = _box_around(search.lat, search.lon, search.radius)  # type: ignore[arg-type]
+        min_lat, min_lon, max_lat, max_lon = box_around(search.lat, search.lon, search.radius)  # type: ignore[arg-type]
         params.update(near_min_lat=min_lat, near_max_lat=max_lat, near_min_lon=min_lon,
                       near_max_lon=max_lon)
         cells = cells_in_box(min_lat, min_lon, max_lat, max_lon)
@@ -328,7 +327,7 @@ def _rank_near(index: static_index.FacilityPoints, search: FacilitySearch,
                ) -> tuple[list[tuple[int, float | None]], list[tuple[int, str]]]:
     # The page as (id, distance), and the live-store key (provider id, source id) of each.
     lat, lon, radius = search.lat, search.lon, search.radius
-    positions = index.in_box(*_box_around(lat, lon, radius))  # type: ignore[arg-type]
+    positions = index.in_box(*box_around(lat, lon, radius))  # type: ignore[arg-type]
     if not len(positions):
         return [], []
     ids = index.ids[positions]
@@ -403,25 +402,6 @@ _ACTIVE_FEED_CONFIGS = (
     sa.select(FeedVersion.id, Feed.config).join(Feed, Feed.id == FeedVersion.feed_id)
     .where(FeedVersion.status == "active")
 )
-
-
-def _box_around(lat: float, lon: float, radius: float) -> tuple[float, float, float, float]:
-    # A box (min_lat, min_lon, max_lat, max_lon) a little larger than the circle; the exact
-    # distance filters afterwards.
-    dlat = radius * 1.01 / METRES_PER_DEG_LAT + 1e-6
-    cos_lat = max(math.cos(math.radians(min(abs(lat) + dlat, 89.9))), 1e-6)
-    dlon = min(radius * 1.01 / (METRES_PER_DEG_LAT * cos_lat) + 1e-6, 180.0)
-    return lat - dlat, lon - dlon, lat + dlat, lon + dlon
-
-
-def geodesic_distances(lat: float, lon: float, lats: Sequence[float], lons: Sequence[float]
-                       ) -> list[float]:
-    """Geodesic distances in metres on WGS84 from one point to many."""
-    if not lats:
-        return []
-    n = len(lats)
-    _, _, distances = GEOD.inv([lon] * n, [lat] * n, list(lons), list(lats))
-    return [float(d) for d in distances]
 
 
 def _load_facilities(connection: sa.Connection, live: Any, ids: list[int], now: datetime,

@@ -17,10 +17,10 @@ from typing import Any, NamedTuple
 
 import numpy as np
 import sqlalchemy as sa
-from geopy.distance import geodesic
 from sqlalchemy.orm import Session
 
 from app.errors import Problem
+from providers.geo import box_around, geodesic_distances
 from providers.models import Feed, FeedVersion, Provider
 from providers.transit import live as rt
 from providers.transit.models import (
@@ -34,7 +34,6 @@ from providers.transit.models import (
 from providers.transit.schedule import active_services, at_service_time, services_by_day, zone
 from providers.transit.timetable import INDEX, TIME, trip_stop_times
 
-METRES_PER_DEGREE = 111_195.0
 LOCATION_TYPES = {0: "stop", 1: "station", 2: "entrance", 3: "node", 4: "boarding_area"}
 
 
@@ -139,17 +138,17 @@ def list_stops(session: Session, *, lat: float | None = None, lon: float | None 
         query = query.where(TransitStop.lat.between(min_lat, max_lat),
                             TransitStop.lon.between(min_lon, max_lon))
     if lat is not None and lon is not None:
-        # Bounding-box prefilter on the indexed columns, then exact geodesic distance (WGS84).
-        d_lat = radius / METRES_PER_DEGREE
-        d_lon = radius / (METRES_PER_DEGREE * max(math.cos(math.radians(lat)), 1e-6))
-        query = query.where(TransitStop.lat.between(lat - d_lat, lat + d_lat),
-                            TransitStop.lon.between(lon - d_lon, lon + d_lon))
-        found = []
-        for stop in session.scalars(query):
-            distance = geodesic((lat, lon), (stop.lat, stop.lon)).meters
-            if distance <= radius:
-                found.append((distance, stop.id, stop))
-        found.sort(key=lambda item: (item[0], item[1]))
+        # Bounding-box prefilter on the indexed columns, then the exact geodesic distance on
+        # WGS84 for every candidate at once (providers.geo).
+        min_lat, min_lon, max_lat, max_lon = box_around(lat, lon, radius)
+        query = query.where(TransitStop.lat.between(min_lat, max_lat),
+                            TransitStop.lon.between(min_lon, max_lon))
+        candidates = session.scalars(query).all()
+        distances = geodesic_distances(lat, lon, [stop.lat for stop in candidates],
+                                       [stop.lon for stop in candidates])
+        found = sorted(((distance, stop.id, stop)
+                        for distance, stop in zip(distances, candidates, strict=True)
+                        if distance <= radius), key=lambda item: (item[0], item[1]))
         offset = int(position.get("offset", 0))
         page = found[offset:offset + limit]
         more = offset + limit < len(found)

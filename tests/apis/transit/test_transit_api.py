@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from geopy.distance import geodesic
 
 from tests.providers.transit.factories import gtfs_zip, import_file, import_gtfs_bytes
 
@@ -24,6 +25,21 @@ def test_stops_near_a_point_are_sorted_by_distance_in_metres(api_client, network
     assert 10 < items[1]["distance"] < 20  # 0.0001 degree of latitude and longitude
     assert items[0]["location"] == {"type": "Point", "coordinates": [-73.99, 40.75]}
     assert items[1]["parent_station"] == "testtransit:A"
+
+
+def test_stops_near_the_edge_of_the_radius_are_found_at_the_equator(api_client, session):
+    # A degree of latitude is shortest at the equator (110.6 km): a box sized with a mean
+    # degree would cut off B, 798 m due north.
+    import_gtfs_bytes(session, gtfs_zip({
+        "stops.txt": "stop_id,stop_name,stop_lat,stop_lon,location_type,parent_station\n"
+                     "A,Alpha Station,0.0,10.0,1,\nA1,Alpha Platform 1,0.0001,10.0001,0,A\n"
+                     "B,Bravo,0.00722,10.0,0,\n"}))
+    items = api_client.get("/transit/v1/stops?lat=0&lon=10&radius=800").get_json()["items"]
+    assert [s["id"] for s in items] == ["testtransit:A", "testtransit:A1", "testtransit:B"]
+    for item in items:
+        lon, lat = item["location"]["coordinates"]
+        assert item["distance"] == round(geodesic((0, 10), (lat, lon)).meters, 1)
+    assert 798 < items[-1]["distance"] < 800
 
 
 def test_stop_list_pages_with_a_cursor(api_client, network):
