@@ -93,7 +93,7 @@ def db_revision(message: str, head: str, branch_label: str | None) -> None:
               help="Worker processes [default: 2 with Redis; 1 on the embedded store].")
 @click.option("--threads", default=4, show_default=True, type=int, help="Threads per worker.")
 def serve(host: str, port: int, workers: int | None, threads: int) -> None:
-    """Serve the hub with gunicorn (portal, APIs and parking app on one port)."""
+    """Serve the hub with gunicorn (portal, interactive docs and APIs on one port)."""
     from app.server import run_gunicorn
 
     embedded = not os.environ.get("MOBIHUB_REDIS_URL")

@@ -106,7 +106,7 @@ def configure_apis(app: Flask) -> None:
 
 
 def configure_portal(app: Flask) -> None:
-    """The server-rendered portal and sample parking app."""
+    """The server-rendered portal (the developer portal today)."""
     from portal import register_portal
 
     register_portal(app)
