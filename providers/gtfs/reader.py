@@ -108,9 +108,16 @@ class GtfsArchive:
         lets go of the GIL as zlib does. The guarantees are ``zipfile``'s: never more than the
         declared size, the CRC checked at the end, errors as ``BadZipFile`` or ``EOFError``.
         """
-        if info.compress_type != zipfile.ZIP_DEFLATED or info.flag_bits & 0x1:
-            return self.zip.open(info)  # stored, other methods, encrypted: zipfile decides
-        member = InflatedMember(self.payload, info)
+        try:
+            if info.compress_type != zipfile.ZIP_DEFLATED or info.flag_bits & 0x1:
+                return self.zip.open(info)  # stored, other methods, encrypted: zipfile decides
+            member = InflatedMember(self.payload, info)
+        except (zipfile.BadZipFile, EOFError, OSError, RuntimeError, NotImplementedError,
+                ValueError) as exc:
+            # A damaged local header, an encrypted member (RuntimeError), an unsupported
+            # compression method (NotImplementedError): a clear rejection, never a traceback.
+            raise FeedFormatError(f"{info.filename} cannot be read from the zip: {exc}.",
+                                  code="bad_zip") from exc
         return io.BufferedReader(member) if buffered else member
 
     def has(self, table: str) -> bool:

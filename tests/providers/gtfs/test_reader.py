@@ -112,3 +112,30 @@ def test_a_damaged_stop_times_member_rejects_the_feed_with_bad_zip(fast):
     with pytest.raises(FeedFormatError) as caught:
         parse_and_stream()
     assert caught.value.code == "bad_zip"
+
+
+def test_a_damaged_member_header_rejects_the_feed_with_bad_zip():
+    payload = bytearray(gtfs_zip())
+    info = zipfile.ZipFile(io.BytesIO(bytes(payload))).getinfo("stops.txt")
+    payload[info.header_offset:info.header_offset + 4] = b"XXXX"
+    with pytest.raises(FeedFormatError, match=r"stops\.txt cannot be read") as caught:
+        GtfsAdapter().parse(bytes(payload), {})
+    assert caught.value.code == "bad_zip"
+
+
+def central_entry(payload: bytes, name: str) -> int:
+    """Where ``name``'s central directory entry starts (what zipfile reads its flags from)."""
+    position = payload.index(b"PK\x01\x02")
+    while True:
+        (name_length,) = struct.unpack("<H", payload[position + 28:position + 30])
+        if payload[position + 46:position + 46 + name_length] == name.encode():
+            return position
+        position = payload.index(b"PK\x01\x02", position + 4)
+
+
+def test_an_encrypted_member_rejects_the_feed_with_bad_zip():
+    payload = bytearray(gtfs_zip())
+    payload[central_entry(bytes(payload), "stops.txt") + 8] |= 0x1  # "encrypted"
+    with pytest.raises(FeedFormatError, match=r"stops\.txt cannot be read") as caught:
+        GtfsAdapter().parse(bytes(payload), {})
+    assert caught.value.code == "bad_zip"
