@@ -128,7 +128,11 @@ class GtfsArchive:
         """The cleaned header and lazy rows of ``<table>.txt``, or None when it cannot be read."""
         filename = f"{table}.txt"
         raw = self._open_member(self.members[table])
-        start = raw.peek(4)[:4] if hasattr(raw, "peek") else b""
+        try:
+            start = raw.peek(4)[:4] if hasattr(raw, "peek") else b""
+        except (zipfile.BadZipFile, EOFError, OSError) as exc:
+            raise FeedFormatError(f"{filename} cannot be read from the zip: {exc}.",
+                                  code="bad_zip") from exc
         if start.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) or (
                 len(start) >= 2 and (start[0] == 0 or start[1] == 0)):
             raw.close()

@@ -139,3 +139,14 @@ def test_an_encrypted_member_rejects_the_feed_with_bad_zip():
     with pytest.raises(FeedFormatError, match=r"stops\.txt cannot be read") as caught:
         GtfsAdapter().parse(bytes(payload), {})
     assert caught.value.code == "bad_zip"
+
+
+def test_a_member_damaged_at_its_start_rejects_the_feed_with_bad_zip():
+    # calendar.txt goes through the row reader, whose first look (the encoding check) inflates.
+    payload = bytearray(gtfs_zip())
+    info = zipfile.ZipFile(io.BytesIO(bytes(payload))).getinfo("calendar.txt")
+    start = member_data_offset(bytes(payload), info)
+    payload[start:start + 8] = b"\xff" * 8
+    with pytest.raises(FeedFormatError, match=r"calendar\.txt cannot be read") as caught:
+        GtfsAdapter().parse(bytes(payload), {})
+    assert caught.value.code == "bad_zip"
