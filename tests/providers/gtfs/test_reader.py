@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import random
 import struct
 import zipfile
 
@@ -150,3 +151,65 @@ def test_a_member_damaged_at_its_start_rejects_the_feed_with_bad_zip():
     with pytest.raises(FeedFormatError, match=r"calendar\.txt cannot be read") as caught:
         GtfsAdapter().parse(bytes(payload), {})
     assert caught.value.code == "bad_zip"
+
+
+def drain(payload: bytes, **options) -> tuple[dict[str, str], dict]:
+    """Parse and read every record stream, as the writer does: (records as text, report)."""
+    result = GtfsAdapter(**options).parse(payload, {})
+    return {name: repr(list(rows)) for name, rows in result.records.items()}, (
+        result.report.as_dict())
+
+
+def outcome(payload: bytes, **options) -> str:
+    """"read", or the code of the format error that rejected the payload."""
+    try:
+        drain(payload, **options)
+    except FeedFormatError as exc:
+        return exc.code
+    return "read"
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_corrupted_bytes_of_a_real_zip_end_in_a_result_or_bad_zip(shared_data, seed):
+    original = (shared_data / "gtfs/caltrain/ct.zip").read_bytes()
+    rng = random.Random(seed)
+    for _ in range(15):
+        payload = bytearray(original)
+        for _ in range(rng.randint(1, 4)):
+            position = rng.randrange(len(payload))
+            if rng.random() < 0.7:
+                payload[position:position + rng.randint(1, 32)] = rng.randbytes(
+                    rng.randint(1, 32))
+            else:
+                del payload[position:position + rng.randint(1, 200)]
+        for fast in (True, False):  # any other exception fails the test
+            assert outcome(bytes(payload), fast=fast) in {"read", "bad_zip", "not_a_zip",
+                                                          "no_gtfs_files"}
+
+
+TOKENS = [b'"', b",", b"\n", b"\r", b"\r\n", b"\x00", b"\xff", b"\xef\xbb\xbf", b" ", b"-1",
+          b"25:61:00", b"99999999999", b"1e400", b"nan", b"\t", b"\xe2\x80\xa8", b'a"b']
+
+
+@pytest.mark.parametrize("seed", range(2))
+def test_mutated_real_tables_give_the_same_records_and_report_on_every_path(shared_data, seed):
+    source = zipfile.ZipFile(shared_data / "gtfs/caltrain/ct.zip")
+    files = {info.filename: source.read(info) for info in source.infolist()}
+    rng = random.Random(seed)
+    for _ in range(4):
+        mutated = dict(files)
+        for _ in range(rng.randint(1, 6)):
+            name = rng.choice(["stop_times.txt", "trips.txt", "stops.txt", "shapes.txt",
+                               "calendar.txt", "routes.txt"])
+            data, token = bytearray(mutated[name]), rng.choice(TOKENS)
+            position = rng.randrange(len(data) + 1)
+            data[position:position + (0 if rng.random() < 0.5 else len(token))] = token
+            mutated[name] = bytes(data)
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+            for name, content in mutated.items():
+                archive.writestr(name, content)
+        payload = buffer.getvalue()
+        expected = drain(payload, fast=False)
+        assert drain(payload) == expected
+        assert drain(payload, block_bytes=3000) == expected
