@@ -44,6 +44,15 @@ csv.field_size_limit(1024 * 1024)
 FAST_BLOCK_BYTES = 2 << 20
 
 
+# What reading a member can raise when the zip is damaged (zipfile's errors, and ours alike).
+ZIP_READ_ERRORS = (zipfile.BadZipFile, EOFError, OSError)
+
+
+def unreadable(filename: str, exc: BaseException) -> FeedFormatError:
+    """The rejection of a feed whose member ``filename`` cannot be read (``bad_zip``)."""
+    return FeedFormatError(f"{filename} cannot be read from the zip: {exc}.", code="bad_zip")
+
+
 @dataclass
 class CsvFile:
     """One GTFS table being read: its cleaned header and the row iterator."""
@@ -112,12 +121,10 @@ class GtfsArchive:
             if info.compress_type != zipfile.ZIP_DEFLATED or info.flag_bits & 0x1:
                 return self.zip.open(info)  # stored, other methods, encrypted: zipfile decides
             member = InflatedMember(self.payload, info)
-        except (zipfile.BadZipFile, EOFError, OSError, RuntimeError, NotImplementedError,
-                ValueError) as exc:
-            # A damaged local header, an encrypted member (RuntimeError), an unsupported
-            # compression method (NotImplementedError): a clear rejection, never a traceback.
-            raise FeedFormatError(f"{info.filename} cannot be read from the zip: {exc}.",
-                                  code="bad_zip") from exc
+        except (*ZIP_READ_ERRORS, RuntimeError, NotImplementedError, ValueError) as exc:
+            # A damaged local header; zipfile's refusals of an encrypted member (RuntimeError)
+            # and of a compression method it lacks (NotImplementedError).
+            raise unreadable(info.filename, exc) from exc
         return io.BufferedReader(member) if buffered else member
 
     def has(self, table: str) -> bool:
@@ -130,9 +137,8 @@ class GtfsArchive:
         raw = self._open_member(self.members[table])
         try:
             start = raw.peek(4)[:4] if hasattr(raw, "peek") else b""
-        except (zipfile.BadZipFile, EOFError, OSError) as exc:
-            raise FeedFormatError(f"{filename} cannot be read from the zip: {exc}.",
-                                  code="bad_zip") from exc
+        except ZIP_READ_ERRORS as exc:
+            raise unreadable(filename, exc) from exc
         if start.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) or (
                 len(start) >= 2 and (start[0] == 0 or start[1] == 0)):
             raw.close()
@@ -170,9 +176,9 @@ class GtfsArchive:
             first = raw.read(block_bytes)
             while b"\n" not in first and len(first) < 65536 and (more := raw.read(block_bytes)):
                 first += more
-        except (zipfile.BadZipFile, EOFError, OSError) as exc:
+        except ZIP_READ_ERRORS as exc:
             raw.close()
-            raise FeedFormatError(f"{filename} cannot be read: {exc}.", code="bad_zip") from exc
+            raise unreadable(filename, exc) from exc
         if first.startswith(codecs.BOM_UTF8):
             first = first[len(codecs.BOM_UTF8):]
         end = first.find(b"\n")
@@ -305,9 +311,8 @@ class ByteBlocks:
     def _read(self) -> bytes:
         try:
             data = self.raw.read(self.block_bytes)
-        except (zipfile.BadZipFile, EOFError, OSError) as exc:
-            raise FeedFormatError(f"{self.filename} cannot be read from the zip: {exc}.",
-                                  code="bad_zip") from exc
+        except ZIP_READ_ERRORS as exc:
+            raise unreadable(self.filename, exc) from exc
         if not data:
             self.eof = True
         return data
@@ -488,6 +493,5 @@ def _rows(reader: csv.reader, lines: _LineCheck, filename: str, report: Validati
         report.error("csv_syntax", f"{filename} has a CSV syntax error near line "
                      f"{line}: {exc}; the rest of the file is skipped.",
                      file=filename, line=line)
-    except (zipfile.BadZipFile, EOFError, OSError) as exc:
-        raise FeedFormatError(f"{filename} cannot be read from the zip: {exc}.",
-                              code="bad_zip") from exc
+    except ZIP_READ_ERRORS as exc:
+        raise unreadable(filename, exc) from exc
