@@ -31,6 +31,11 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 
+# ``info`` key of a foreign key that PostgreSQL checks per statement instead of per row:
+# triggers with transition tables stand in for it there (migration 0010, for tables loaded
+# in bulk); SQLite keeps the declared key.
+PER_STATEMENT_ON_POSTGRESQL = "per_statement_on_postgresql"
+
 # Packages whose ``models`` modules hold mapped classes; Alembic and the app import them all.
 MODEL_PACKAGES = ("app", "providers", "billing")
 

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Engine
+
+from app.db import PER_STATEMENT_ON_POSTGRESQL
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -20,6 +23,22 @@ def alembic_config(engine: Engine) -> Config:
     config.set_main_option("path_separator", "os")
     config.attributes["engine"] = engine
     return config
+
+
+def include_object(dialect_name: str):
+    """Alembic's ``include_object`` for comparing the models with a database of this dialect.
+
+    Foreign keys marked ``PER_STATEMENT_ON_POSTGRESQL`` are triggers on PostgreSQL, not
+    constraints: comparing them there would report every one as missing.
+    """
+
+    def include(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any
+                ) -> bool:
+        if type_ != "foreign_key_constraint" or dialect_name != "postgresql" or reflected:
+            return True
+        return not any(key.info.get(PER_STATEMENT_ON_POSTGRESQL) for key in obj.elements)
+
+    return include
 
 
 def upgrade(engine: Engine, revision: str = "heads") -> None:

@@ -43,6 +43,7 @@ from app.wal import checkpoint  # noqa: E402
 from providers.fetch import Payload  # noqa: E402
 from providers.gtfs.adapter import GtfsAdapter  # noqa: E402
 from providers.sync import import_payload  # noqa: E402
+from providers.transit.store import TransitFeedWriter  # noqa: E402, F401  (the writer the registry loads)
 
 DATA = ROOT.parent / "shared" / "data" / "gtfs"
 FEEDS = {"hart": DATA / "hart-tampa/hart.zip", "nyc": DATA / "nyc-subway-2018/nyc_subway.zip"}

@@ -3,6 +3,7 @@
 from alembic import context
 
 from app.db import Base, import_all_models
+from app.migrate import include_object
 
 import_all_models()
 config = context.config
@@ -17,6 +18,7 @@ def run_migrations_online() -> None:
             target_metadata=target_metadata,
             render_as_batch=connection.dialect.name == "sqlite",
             compare_type=True,
+            include_object=include_object(connection.dialect.name),
         )
         with context.begin_transaction():
             context.run_migrations()

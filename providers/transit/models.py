@@ -20,11 +20,14 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.db import Base, BigIntPK, JSONDocument, UTCDateTime
+from app.db import PER_STATEMENT_ON_POSTGRESQL, Base, BigIntPK, JSONDocument, UTCDateTime
 
 
 def _version_fk() -> sa.ForeignKey:
-    return sa.ForeignKey("feed_version.id", ondelete="CASCADE")
+    # Checked once per statement on PostgreSQL (see app.db): an import inserts thousands of
+    # rows of one version, and the per-row check was most of PostgreSQL's cost for them.
+    return sa.ForeignKey("feed_version.id", ondelete="CASCADE",
+                         info={PER_STATEMENT_ON_POSTGRESQL: True})
 
 
 class TransitAgency(Base):
