@@ -2,7 +2,7 @@
 
 The small tables are loaded as they are: on PostgreSQL with ``COPY … FROM STDIN`` through the
 session's own psycopg connection (so it runs inside the import's transaction and rolls back
-with it); on SQLite with ``executemany`` in the same transaction. stop_times and shapes are
+with it); on SQLite with multi-row ``INSERT``s in the same transaction. stop_times and shapes are
 not stored row for row: a worker thread parses them (through the adapter's lazy batches),
 collects them as compact numpy columns (never a Python object per row; about 35 bytes per
 stop time) and packs them (``providers.transit.timetable``) into stop patterns, pattern stops
@@ -17,6 +17,7 @@ import csv
 import gc
 import io
 import itertools
+import sqlite3
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -248,7 +249,7 @@ def store_table(session: Session, name: str, table: Any, version_id: int) -> Non
     arrays go as they are: a few thousand rows, a few MB), else in CSV format written by
     Arrow's CSV writer (in C; the tables stored this way never hold an empty string, which
     that format reads as NULL: ids are required, optional texts are null). SQLite: one
-    ``executemany`` over a C-level ``zip`` of the columns.
+    multi-row ``INSERT``s (``_insert_many``) over a C-level ``zip`` of the columns.
     """
     if not table.num_rows:
         return
@@ -270,16 +271,15 @@ def store_table(session: Session, name: str, table: Any, version_id: int) -> Non
 
 
 def _insert_table(session: Session, name: str, table: Any, version_id: int) -> None:
-    """SQLite: the table's rows in one ``executemany``. A column with one value throughout
+    """SQLite: the table's rows by ``_insert_many``. A column with one value throughout
     (NULL, or a constant number such as ``frequency_based``) goes into the statement as a
     literal instead of a bound value.
 
-    Measured on NYC's 15,911 trips (SQLite 3.40): ``executemany`` costs 69 ms of CPU, where
-    one ``INSERT … SELECT json_extract(value, '$[i]') … FROM json_each(?)`` cost 119 ms in
-    SQLite plus 28 ms of ``json.dumps`` (SQLite before 3.45 parses a row's JSON again for
-    each field). That statement ran without the GIL, but CPU, not the GIL, is what the
-    import's threads compete for: the whole NYC import took 26 ms less wall time and 105 ms
-    less CPU with ``executemany``.
+    Measured on NYC's 15,911 trips (SQLite 3.40): one ``INSERT … SELECT json_extract(value,
+    '$[i]') … FROM json_each(?)`` cost 119 ms in SQLite plus 28 ms of ``json.dumps`` (SQLite
+    before 3.45 parses a row's JSON again for each field), against 69 ms for a row-per-step
+    ``executemany``, and the whole NYC import took 26 ms less wall time and 105 ms less CPU
+    with ``executemany``.
     """
     import pyarrow.compute as pc
 
@@ -300,12 +300,49 @@ def _insert_table(session: Session, name: str, table: Any, version_id: int) -> N
     driver = session.connection().connection.driver_connection
     cursor = driver.cursor()  # type: ignore[union-attr]
     try:
-        cursor.executemany(f"INSERT INTO {name} ({columns}) "  # noqa: S608
-                           f"VALUES ({', '.join(values)})",
-                           zip(*(column.to_pylist() for column in varying), strict=True)
-                           if varying else itertools.repeat((), table.num_rows))
+        _insert_many(cursor, f"INSERT INTO {name} ({columns}) VALUES ",  # noqa: S608
+                     f"({', '.join(values)})", len(varying),
+                     zip(*(column.to_pylist() for column in varying), strict=True)
+                     if varying else itertools.repeat((), table.num_rows))
     finally:
         cursor.close()
+
+
+# Rows per INSERT statement on SQLite (fewer when the rows' bound values would pass SQLite's
+# limit on a statement's parameters).
+ROWS_PER_INSERT = 128
+
+
+def _insert_many(cursor: Any, head: str, row: str, width: int, rows: Iterable[tuple]) -> None:
+    """SQLite: ``head`` + ``row`` for each of ``rows`` (tuples of ``width`` bound values), many
+    rows to a statement (``INSERT … VALUES (…), (…), …``).
+
+    The sqlite3 module lets go of the GIL for every statement step and must take it back after:
+    with a step per row, 16k trips meant 16k hand-overs with the thread parsing stop_times,
+    each a wait for that thread to let go (NYC's trips took 230 ms of wall time beside it, 93
+    ms alone). A step per 128 rows makes them 125, and costs a third less CPU than a row per
+    step (binding is the same; SQLite runs one statement per 128 rows).
+    """
+    rows = iter(rows)
+    if not width:  # nothing bound: one statement per row
+        cursor.executemany(head + row, rows)
+        return
+    limit = cursor.connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+    per = max(1, min(ROWS_PER_INSERT, limit // width))
+    chain, islice = itertools.chain.from_iterable, itertools.islice
+    rest: list[tuple] = []
+
+    def full_groups() -> Iterator[tuple]:
+        while True:
+            group = tuple(chain(islice(rows, per)))
+            if len(group) < per * width:
+                rest.append(group)
+                return
+            yield group
+
+    cursor.executemany(head + ", ".join([row] * per), full_groups())
+    if rest and rest[0]:
+        cursor.execute(head + ", ".join([row] * (len(rest[0]) // width)), rest[0])
 
 
 _PG_TYPES = {"int16": "int2", "int32": "int4", "int64": "int8", "string": "text",
@@ -411,29 +448,26 @@ def copy_rows(session: Session, table: str, columns: tuple[str, ...],
 
 def insert_rows(session: Session, table: str, columns: tuple[str, ...],
                 rows: Iterable[tuple], *, version_id: int | None = None) -> None:
-    """``executemany`` over the iterator on the session's DB-API connection (SQLite path).
+    """The rows by ``_insert_many`` on the session's DB-API connection (SQLite path).
 
-    Batched records (``_BatchRows``) go in per batch, each an ``executemany`` over a C-level
-    ``zip`` of the batch's columns, with the version id (``version_id``, the first column) as
-    a literal: no Python frame per row.
+    Batched records (``_BatchRows``) go in per batch, over a C-level ``zip`` of the batch's
+    columns, with the version id (``version_id``, the first column) as a literal.
     """
     driver = session.connection().connection.driver_connection
-    marks = ", ".join("?" for _ in columns)
-    sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})"  # noqa: S608
+    head = f"INSERT INTO {table} ({', '.join(columns)}) VALUES "  # noqa: S608
     cursor = driver.cursor()  # type: ignore[union-attr]
     try:
         if isinstance(rows, _BatchRows) and version_id is not None:
-            literal = (f"INSERT INTO {table} ({', '.join(columns)}) "  # noqa: S608
-                       f"VALUES ({int(version_id)}, {', '.join('?' for _ in columns[1:])})")
+            literal = f"({int(version_id)}, {', '.join('?' for _ in columns[1:])})"
             for batch in rows.batches:
                 if isinstance(batch, list):
                     rows.count[0] += len(batch)
-                    cursor.executemany(literal, batch)
+                    _insert_many(cursor, head, literal, len(columns) - 1, batch)
                 else:
                     rows.count[0] += batch.num_rows
-                    cursor.executemany(literal, zip(
+                    _insert_many(cursor, head, literal, len(columns) - 1, zip(
                         *(column.to_pylist() for column in batch.columns), strict=True))
             return
-        cursor.executemany(sql, rows)
+        _insert_many(cursor, head, f"({', '.join('?' for _ in columns)})", len(columns), rows)
     finally:
         cursor.close()
