@@ -248,8 +248,8 @@ def store_table(session: Session, name: str, table: Any, version_id: int) -> Non
     PostgreSQL: ``COPY``, in binary format when the table has binary columns (the packed
     arrays go as they are: a few thousand rows, a few MB), else in CSV format written by
     Arrow's CSV writer (in C; the tables stored this way never hold an empty string, which
-    that format reads as NULL: ids are required, optional texts are null). SQLite: one
-    multi-row ``INSERT``s (``_insert_many``) over a C-level ``zip`` of the columns.
+    that format reads as NULL: ids are required, optional texts are null). SQLite: multi-row
+    ``INSERT``s (``_insert_many``) over a C-level ``zip`` of the columns.
     """
     if not table.num_rows:
         return
@@ -279,7 +279,7 @@ def _insert_table(session: Session, name: str, table: Any, version_id: int) -> N
     '$[i]') … FROM json_each(?)`` cost 119 ms in SQLite plus 28 ms of ``json.dumps`` (SQLite
     before 3.45 parses a row's JSON again for each field), against 69 ms for a row-per-step
     ``executemany``, and the whole NYC import took 26 ms less wall time and 105 ms less CPU
-    with ``executemany``.
+    with ``executemany``: rows go in as bound values, not as JSON.
     """
     import pyarrow.compute as pc
 
