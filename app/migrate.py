@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +26,7 @@ def alembic_config(engine: Engine) -> Config:
     return config
 
 
-def include_object(dialect_name: str):
+def include_object(dialect_name: str) -> Callable[[Any, str | None, str, bool, Any], bool]:
     """Alembic's ``include_object`` for comparing the models with a database of this dialect.
 
     Foreign keys marked ``PER_STATEMENT_ON_POSTGRESQL`` are triggers on PostgreSQL, not
