@@ -81,15 +81,21 @@ def encode_cursor(data: dict[str, Any]) -> str:
     return base64.urlsafe_b64encode(json.dumps(data, separators=(",", ":")).encode()).decode()
 
 
-def decode_cursor(cursor: str | None) -> dict[str, Any]:
-    """The cursor's content, or a 400 problem when it was not made by us."""
+def decode_cursor(cursor: str | None, shape: dict[str, type]) -> dict[str, Any]:
+    """The cursor's content, or a 400 problem when it was not made by us.
+
+    ``shape`` names the keys the list's cursors hold and their types (``int`` ones are never
+    negative): a cursor of another list, or one edited by hand, is refused rather than read.
+    """
     if not cursor:
         return {}
     try:
         data = json.loads(base64.urlsafe_b64decode(cursor.encode()))
     except (ValueError, UnicodeDecodeError):
         data = None
-    if not isinstance(data, dict):
+    if not (isinstance(data, dict) and set(data) == set(shape) and all(
+            type(data[name]) is kind and (kind is not int or data[name] >= 0)
+            for name, kind in shape.items())):
         raise Problem(400, "invalid-cursor", "Invalid cursor",
                       "The cursor is not one this API returned; start again without it.")
     return data
@@ -125,7 +131,8 @@ def list_stops(session: Session, *, lat: float | None = None, lon: float | None 
                ) -> dict[str, Any]:
     """Stops near a point (sorted by distance), in a box, or by name, one page at a time."""
     feeds = {f.version_id: f.provider for f in active_feeds(session)}
-    position = decode_cursor(cursor)
+    near = lat is not None and lon is not None
+    position = decode_cursor(cursor, {"offset": int} if near else {"after": int})
     if not feeds:
         return {"items": [], "next_cursor": None}
     query = sa.select(TransitStop).where(TransitStop.feed_version_id.in_(feeds))
@@ -137,7 +144,7 @@ def list_stops(session: Session, *, lat: float | None = None, lon: float | None 
         min_lon, min_lat, max_lon, max_lat = bbox
         query = query.where(TransitStop.lat.between(min_lat, max_lat),
                             TransitStop.lon.between(min_lon, max_lon))
-    if lat is not None and lon is not None:
+    if near:
         # Bounding-box prefilter on the indexed columns, then the exact geodesic distance on
         # WGS84 for every candidate at once (providers.geo).
         min_lat, min_lon, max_lat, max_lon = box_around(lat, lon, radius)
@@ -149,14 +156,14 @@ def list_stops(session: Session, *, lat: float | None = None, lon: float | None 
         found = sorted(((distance, stop.id, stop)
                         for distance, stop in zip(distances, candidates, strict=True)
                         if distance <= radius), key=lambda item: (item[0], item[1]))
-        offset = int(position.get("offset", 0))
+        offset = position.get("offset", 0)
         page = found[offset:offset + limit]
         more = offset + limit < len(found)
         return {
             "items": [_stop_dict(s, feeds[s.feed_version_id], d) for d, _, s in page],
             "next_cursor": encode_cursor({"offset": offset + limit}) if more else None,
         }
-    after = int(position.get("after", 0))
+    after = position.get("after", 0)
     stops = session.scalars(
         query.where(TransitStop.id > after).order_by(TransitStop.id).limit(limit + 1)).all()
     more = len(stops) > limit
@@ -582,14 +589,14 @@ def list_routes(session: Session, *, route_type: int | None = None, limit: int =
                 cursor: str | None = None) -> dict[str, Any]:
     """Routes of every active feed, ordered by provider and route id."""
     feeds = {f.version_id: f.provider for f in active_feeds(session)}
+    position = decode_cursor(cursor, {"v": int, "r": str})
     if not feeds:
         return {"items": [], "next_cursor": None}
-    position = decode_cursor(cursor)
     query = sa.select(TransitRoute).where(TransitRoute.feed_version_id.in_(feeds))
     if route_type is not None:
         query = query.where(TransitRoute.route_type == route_type)
     if position:
-        version, route_id = int(position.get("v", 0)), str(position.get("r", ""))
+        version, route_id = position["v"], position["r"]
         query = query.where(sa.or_(TransitRoute.feed_version_id > version, sa.and_(
             TransitRoute.feed_version_id == version, TransitRoute.route_id > route_id)))
     routes = session.scalars(query.order_by(TransitRoute.feed_version_id, TransitRoute.route_id)
