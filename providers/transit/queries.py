@@ -84,8 +84,9 @@ def encode_cursor(data: dict[str, Any]) -> str:
 def decode_cursor(cursor: str | None, shape: dict[str, type]) -> dict[str, Any]:
     """The cursor's content, or a 400 problem when it was not made by us.
 
-    ``shape`` names the keys the list's cursors hold and their types (``int`` ones are never
-    negative): a cursor of another list, or one edited by hand, is refused rather than read.
+    ``shape`` names the keys the list's cursors hold and their types (``int`` ones fit a
+    BIGINT and are never negative): a cursor of another list, or one edited by hand, is refused
+    rather than read.
     """
     if not cursor:
         return {}
@@ -94,7 +95,7 @@ def decode_cursor(cursor: str | None, shape: dict[str, type]) -> dict[str, Any]:
     except (ValueError, UnicodeDecodeError):
         data = None
     if not (isinstance(data, dict) and set(data) == set(shape) and all(
-            type(data[name]) is kind and (kind is not int or data[name] >= 0)
+            type(data[name]) is kind and (kind is not int or 0 <= data[name] < 2**63)
             for name, kind in shape.items())):
         raise Problem(400, "invalid-cursor", "Invalid cursor",
                       "The cursor is not one this API returned; start again without it.")

@@ -44,6 +44,7 @@ def test_pages_of_one_item_list_everything_once(api_client, network, path):
     ("/transit/v1/stops", {"after": None}),
     ("/transit/v1/stops", {"after": -5}),
     ("/transit/v1/stops", {"after": True}),
+    ("/transit/v1/stops", {"after": 2**64}),
     ("/transit/v1/stops", {"offset": 1}),  # a near search's cursor on the plain list
     (STOPS_NEAR, {"offset": "x"}),
     (STOPS_NEAR, {"offset": -1}),
