@@ -31,7 +31,13 @@ from providers.transit.models import (
     TransitStop,
     TransitTrip,
 )
-from providers.transit.schedule import active_services, at_service_time, services_by_day, zone
+from providers.transit.schedule import (
+    active_services,
+    at_service_time,
+    service_day_origin,
+    services_by_day,
+    zone,
+)
 from providers.transit.timetable import INDEX, TIME, trip_stop_times
 
 LOCATION_TYPES = {0: "stop", 1: "station", 2: "entrance", 3: "node", 4: "boarding_area"}
@@ -379,7 +385,10 @@ def departures(session: Session, live: Any, public_id: str, *, at: datetime | No
     if at is not None and at.tzinfo is None:
         at = at.replace(tzinfo=tz)  # a time without offset is the agency's local time
     moment = (at or datetime.now(UTC)).astimezone(tz)
-    until = moment + timedelta(minutes=window_minutes)
+    # Arithmetic in UTC: on aware datetimes of one zone Python adds and subtracts wall-clock
+    # time, an hour off across a clock change.
+    start = moment.astimezone(UTC)
+    until = (start + timedelta(minutes=window_minutes)).astimezone(tz)
     stop_ids = [stop_id]
     if stop.location_type == 1:
         stop_ids += [r.stop_id for r in rows if r.parent_station == stop_id]
@@ -392,9 +401,9 @@ def departures(session: Session, live: Any, public_id: str, *, at: datetime | No
     for day in candidates:
         if not services[day]:
             continue
-        origin = at_service_time(day, 0, tz)
-        low = max(0, int((moment - origin).total_seconds()))
-        high = int((until - origin).total_seconds())
+        origin = service_day_origin(day, tz)  # UTC
+        low = max(0, int((start - origin).total_seconds()))
+        high = int((start - origin).total_seconds()) + window_minutes * 60
         if high >= 0:
             days.append((day, origin, low, high))
 
@@ -431,7 +440,7 @@ def departures(session: Session, live: Any, public_id: str, *, at: datetime | No
             found += runs
     found.sort(key=lambda d: (d["_at"], d["trip_id"]))
     found = found[:limit]
-    _apply_realtime(live, feed.provider, found)
+    _apply_realtime(live, feed.provider, found, tz)
     for item in found:
         del item["_at"]
     return {"stop": _stop_dict(stop, feed.provider), "time": moment.isoformat(),
@@ -487,9 +496,9 @@ def _candidates(boards: list[_Board], days: list[tuple[date, datetime, int, int]
 
 def _departure(feed: ActiveFeed, day: date, origin: datetime, trip: Any, board: _Board,
                secs: int, routes: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    # GTFS time counts from the service day's origin (noon minus 12h); adding seconds to an
-    # aware datetime and converting back keeps DST days right.
-    when = (origin + timedelta(seconds=secs)).astimezone(origin.tzinfo)
+    # GTFS time counts from the service day's origin (noon minus 12h, in UTC): real seconds,
+    # shown in the agency's zone.
+    when = origin + timedelta(seconds=secs)
     provider = feed.provider
     return {
         "_at": when,
@@ -500,7 +509,7 @@ def _departure(feed: ActiveFeed, day: date, origin: datetime, trip: Any, board: 
         "service_date": day.isoformat(),
         "route": {"id": f"{provider}:{trip.route_id}", **routes[trip.route_id]},
         "headsign": board.stop_headsign or trip.headsign,
-        "scheduled": when.isoformat(),
+        "scheduled": when.astimezone(zone(feed.timezone)).isoformat(),
         "estimated": None,
         "delay": None,
         "cancelled": False,
@@ -555,7 +564,7 @@ def _realtime_for_stop(update: dict[str, Any], sequence: int) -> tuple[int | Non
     return delay, False
 
 
-def _apply_realtime(live: Any, provider: str, items: list[dict[str, Any]]) -> None:
+def _apply_realtime(live: Any, provider: str, items: list[dict[str, Any]], tz: Any) -> None:
     if live is None or not items:
         return
     updates = rt.trip_updates(live, provider, sorted({d["trip_id"] for d in items}))
@@ -570,7 +579,7 @@ def _apply_realtime(live: Any, provider: str, items: list[dict[str, Any]]) -> No
         item["cancelled"] = cancelled
         if delay is not None and not cancelled:
             item["delay"] = delay
-            item["estimated"] = (item["_at"] + timedelta(seconds=delay)).isoformat()
+            item["estimated"] = (item["_at"] + timedelta(seconds=delay)).astimezone(tz).isoformat()
 
 
 # --- routes and trips -------------------------------------------------------------------------

@@ -9,7 +9,7 @@ when calendar_dates.txt adds it (exception_type 1).
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
@@ -29,8 +29,14 @@ def zone(name: str) -> ZoneInfo:
 
 
 def service_day_origin(day: date, tz: ZoneInfo) -> datetime:
-    """The instant GTFS time 0 refers to on ``day``: noon minus 12 hours, local time."""
-    return datetime.combine(day, time(12), tzinfo=tz) - timedelta(hours=12)
+    """The instant GTFS time 0 refers to on ``day``: noon minus 12 hours, as an aware UTC time.
+
+    Twelve real hours: Python subtracts a timedelta from an aware datetime on the wall clock,
+    which would give local midnight, an hour off on the days the clocks change (noon minus 12h
+    is 01:00 when they go back and 23:00 the evening before when they go forward). The result
+    is in UTC so that callers' arithmetic on it is real time too.
+    """
+    return datetime.combine(day, time(12), tzinfo=tz).astimezone(UTC) - timedelta(hours=12)
 
 
 def at_service_time(day: date, seconds: int, tz: ZoneInfo) -> datetime:

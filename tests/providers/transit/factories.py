@@ -49,6 +49,23 @@ BASE_FEED: dict[str, str] = {
 }
 
 
+# Overrides of the base feed for the Sundays of 2024's clock changes in New York, 2024-03-10
+# (02:00 EST -> 03:00 EDT) and 2024-11-03 (02:00 EDT -> 01:00 EST): T_DST leaves A1 at
+# 01:30:00, B at 08:00:00 and is back at A1 at 08:30:00.
+CLOCK_CHANGE_FEED = {
+    "calendar.txt": "service_id,monday,tuesday,wednesday,thursday,friday,saturday,sunday,"
+                    "start_date,end_date\n"
+                    "SUN,0,0,0,0,0,0,1,20240101,20241231\n",
+    "calendar_dates.txt": None,
+    "frequencies.txt": None,
+    "trips.txt": "route_id,service_id,trip_id,trip_headsign\nR1,SUN,T_DST,Bravo\n",
+    "stop_times.txt": "trip_id,arrival_time,departure_time,stop_id,stop_sequence\n"
+                      "T_DST,01:30:00,01:30:00,A1,1\n"
+                      "T_DST,08:00:00,08:00:00,B,2\n"
+                      "T_DST,08:30:00,08:30:00,A1,3\n",
+}
+
+
 def gtfs_zip(overrides: dict[str, str | bytes | None] | None = None) -> bytes:
     """The base feed as a zip; ``overrides`` replace files (None removes one)."""
     files: dict[str, str | bytes | None] = {**BASE_FEED, **(overrides or {})}

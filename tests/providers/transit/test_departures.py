@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from providers.transit.queries import departures
-from tests.providers.transit.factories import gtfs_zip, import_gtfs_bytes
+from tests.providers.transit.factories import CLOCK_CHANGE_FEED, gtfs_zip, import_gtfs_bytes
 
 NY = ZoneInfo("America/New_York")
 
@@ -122,3 +122,49 @@ def test_prefetched_service_days_keep_the_calendar_dates_exceptions(session):
     assert board(session, datetime(2024, 7, 4, 0, 15), window_minutes=30) == []
     assert trips(board(session, datetime(2024, 7, 5, 7, 30), window_minutes=120)) == [
         ("T1", "2024-07-05T08:00:00-04:00")]
+
+
+def test_times_count_from_noon_minus_12h_on_the_day_the_clocks_go_back(session):
+    # GTFS stop_times.txt: times are measured from "noon minus 12h" of the service day. On
+    # 2024-11-03 that is 01:00 EDT (05:00Z), so 01:30:00 is 06:30Z, the second 01:30 (EST).
+    import_gtfs_bytes(session, gtfs_zip(CLOCK_CHANGE_FEED))
+    asked = datetime(2024, 11, 3, 6, 10, tzinfo=UTC)  # 01:10 EST
+    items = departures(session, None, "testtransit:A1", at=asked, window_minutes=30)["items"]
+    assert trips(items) == [("T_DST", "2024-11-03T01:30:00-05:00")]
+    later = departures(session, None, "testtransit:B", at=asked, window_minutes=420)["items"]
+    assert trips(later) == [("T_DST", "2024-11-03T08:00:00-05:00")]
+
+
+def test_a_board_never_shows_a_departure_before_the_time_asked_for(session):
+    import_gtfs_bytes(session, gtfs_zip(CLOCK_CHANGE_FEED))
+    for minute in range(0, 24 * 60, 10):
+        asked = datetime(2024, 11, 3, 4, 0, tzinfo=UTC).timestamp() + minute * 60
+        at = datetime.fromtimestamp(asked, UTC)
+        for item in departures(session, None, "testtransit:A1", at=at,
+                               window_minutes=60)["items"]:
+            scheduled = datetime.fromisoformat(item["scheduled"])
+            assert at <= scheduled <= datetime.fromtimestamp(asked + 3600, UTC), (at, item)
+
+
+def test_times_count_from_noon_minus_12h_on_the_day_the_clocks_go_forward(session):
+    # On 2024-03-10 noon minus 12h is 23:00 EST the evening before (04:00Z): 01:30:00 is
+    # 05:30Z (00:30 EST), and 08:00:00 is 12:00Z, 08:00 EDT as on any other day.
+    import_gtfs_bytes(session, gtfs_zip(CLOCK_CHANGE_FEED))
+    items = departures(session, None, "testtransit:A1",
+                       at=datetime(2024, 3, 10, 5, 0, tzinfo=UTC), window_minutes=60)["items"]
+    assert trips(items) == [("T_DST", "2024-03-10T00:30:00-05:00")]
+    later = departures(session, None, "testtransit:B",
+                       at=datetime(2024, 3, 10, 11, 0, tzinfo=UTC), window_minutes=90)["items"]
+    assert trips(later) == [("T_DST", "2024-03-10T08:00:00-04:00")]
+
+
+def test_a_window_over_the_clock_change_lasts_its_minutes_of_real_time(session):
+    # 00:50 EDT + 3 hours is 02:50 EST: the 08:00 departure stays out, as does anything over
+    # three real hours away; 01:30 EST (06:30Z) is inside.
+    import_gtfs_bytes(session, gtfs_zip(CLOCK_CHANGE_FEED))
+    items = departures(session, None, "testtransit:A1",
+                       at=datetime(2024, 11, 3, 0, 50, tzinfo=NY), window_minutes=180)["items"]
+    assert trips(items) == [("T_DST", "2024-11-03T01:30:00-05:00")]
+    short = departures(session, None, "testtransit:A1",
+                       at=datetime(2024, 11, 3, 0, 50, tzinfo=NY), window_minutes=90)["items"]
+    assert short == []  # 06:30Z is 100 minutes after 04:50Z
