@@ -423,23 +423,17 @@ def departures(session: Session, live: Any, public_id: str, *, at: datetime | No
             _trips_statement(), {"version": feed.version_id, "trips": sorted(wanted)})}
             if wanted else {})
         routes = _routes(session, version_key)
-        for i, secs, trip_index, b in scheduled:
-            day, origin = days[i][0], days[i][1]
-            trip = trips[trip_index]
-            if trip.route_id in routes:  # as an inner join on routes would
-                found.append(_departure(feed, day, origin, trip, boards[b], secs, routes))
-        for i, (day, origin, low, high) in enumerate(days):
-            runs: list[dict[str, Any]] = []
-            for day_i, trip_index, b in templates:
-                trip = trips[trip_index]
-                if day_i != i or trip.route_id not in routes:
-                    continue
-                runs += _frequency_runs(feed, day, origin, trip, boards[b],
-                                        frequencies.trips[trip_index], low, high, limit,
-                                        routes, len(runs))
-            found += runs
-    found.sort(key=lambda d: (d["_at"], d["trip_id"]))
-    found = found[:limit]
+        # (day, secs, trip index, board) of every departure that may be shown; only the first
+        # ``limit`` by time (then trip id) become dicts.
+        shown = [c for c in scheduled if trips[c[2]].route_id in routes]  # an inner join
+        for day_i, trip_index, b in templates:
+            if trips[trip_index].route_id in routes:
+                shown += _frequency_runs(day_i, days[day_i], trip_index, b, boards[b],
+                                         frequencies.trips[trip_index], limit)
+        origins = [origin.timestamp() for _, origin, _, _ in days]
+        shown.sort(key=lambda c: (origins[c[0]] + c[1], trips[c[2]].trip_id))
+        found = [_departure(feed, days[i][0], days[i][1], trips[t], boards[b], secs, routes)
+                 for i, secs, t, b in shown[:limit]]
     _apply_realtime(live, feed.provider, found, tz)
     for item in found:
         del item["_at"]
@@ -517,25 +511,30 @@ def _departure(feed: ActiveFeed, day: date, origin: datetime, trip: Any, board: 
     }
 
 
-def _frequency_runs(feed: ActiveFeed, day: date, origin: datetime, trip: Any, board: _Board,
-                    frequency: tuple[str, int, list[tuple[int, int, int]]], low: int,
-                    high: int, limit: int, routes: dict[str, dict[str, Any]], already: int
-                    ) -> list[dict[str, Any]]:
+def _frequency_runs(day_i: int, day: tuple[date, datetime, int, int], trip_index: int,
+                    b: int, board: _Board, frequency: tuple[str, int, list[tuple[int, int, int]]],
+                    limit: int) -> list[tuple[int, int, int, int]]:
+    """The runs of a frequency-based trip from a board in a day's window, as
+    (day, secs, trip index, board) like the scheduled departures."""
     # frequencies.txt: the trip's stop_times are a template; each run starts every headway
     # between start_time and end_time, keeping the template's offsets from its first stop.
-    found: list[dict[str, Any]] = []
+    # The board shows at most ``limit`` departures, so each period yields at most its first
+    # ``limit`` runs in the window: a cap shared by all templates would let one frequent trip
+    # crowd out the earlier runs of the others.
+    _, _, low, high = day
+    found: list[tuple[int, int, int, int]] = []
     _, first, periods = frequency
-    for template in board.departures[board.trips == trip.trip_index].tolist():
+    for template in board.departures[board.trips == trip_index].tolist():
         offset = template - first
         for start_secs, end_secs, headway in periods:
             # Runs start at start + k*headway while before end_time.
             k = max(0, math.ceil((low - offset - start_secs) / headway))
             start = start_secs + k * headway
-            while (start < end_secs and start + offset <= high
-                   and already + len(found) < limit * 4):
-                found.append(_departure(feed, day, origin, trip, board, start + offset,
-                                        routes))
+            runs = 0
+            while start < end_secs and start + offset <= high and runs < limit:
+                found.append((day_i, start + offset, trip_index, b))
                 start += headway
+                runs += 1
     return found
 
 

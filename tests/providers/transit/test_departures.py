@@ -168,3 +168,21 @@ def test_a_window_over_the_clock_change_lasts_its_minutes_of_real_time(session):
     short = departures(session, None, "testtransit:A1",
                        at=datetime(2024, 11, 3, 0, 50, tzinfo=NY), window_minutes=90)["items"]
     assert short == []  # 06:30Z is 100 minutes after 04:50Z
+
+
+def test_every_frequency_based_trip_gets_its_earliest_runs_on_a_short_board(session):
+    # Two templates at one stop: one every 5 minutes from 10:00, one hourly from 10:01. The
+    # first's many runs must not crowd out the second's run at 10:01.
+    import_gtfs_bytes(session, gtfs_zip({
+        "trips.txt": "route_id,service_id,trip_id,trip_headsign\n"
+                     "R1,WEEK,T_OFTEN,Bravo often\nR1,WEEK,T_HOURLY,Bravo hourly\n",
+        "stop_times.txt": "trip_id,arrival_time,departure_time,stop_id,stop_sequence\n"
+                          "T_OFTEN,00:00:00,00:00:00,A1,1\nT_OFTEN,00:10:00,00:10:00,B,2\n"
+                          "T_HOURLY,00:00:00,00:00:00,A1,1\nT_HOURLY,00:10:00,00:10:00,B,2\n",
+        "frequencies.txt": "trip_id,start_time,end_time,headway_secs\n"
+                           "T_OFTEN,10:00:00,11:00:00,300\nT_HOURLY,10:01:00,11:00:00,3600\n",
+        "calendar_dates.txt": None,
+    }))
+    items = board(session, datetime(2024, 7, 2, 10, 0), window_minutes=60, limit=2)
+    assert trips(items) == [("T_OFTEN", "2024-07-02T10:00:00-04:00"),
+                            ("T_HOURLY", "2024-07-02T10:01:00-04:00")]
