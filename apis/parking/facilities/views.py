@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
+from apis.blueprint import ApiBlueprint
 from apis.parking.facilities.schemas import (
     FacilityDetailSchema,
     FacilityPageSchema,
@@ -32,7 +32,7 @@ from providers.parking.queries import (
     search_facilities,
 )
 
-blp = Blueprint("parking-facilities", __name__, url_prefix="/parking/v1/facilities",
+blp = ApiBlueprint("parking-facilities", __name__, url_prefix="/parking/v1/facilities",
                 description="Parking facilities with live availability.")
 
 

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
+from apis.blueprint import ApiBlueprint
 from apis.parking.quote.schemas import QuoteQuerySchema, QuoteSchema
 from app.db import get_db
 from providers.parking.queries import price_quote
 
-blp = Blueprint("parking-quote", __name__, url_prefix="/parking/v1/quote",
+blp = ApiBlueprint("parking-quote", __name__, url_prefix="/parking/v1/quote",
                 description="Prices of stays under published tariffs.")
 
 

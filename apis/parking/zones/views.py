@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
+from apis.blueprint import ApiBlueprint
 from apis.parking.output import (
     GEOJSON_DOC,
     feature_collection,
@@ -16,7 +16,7 @@ from apis.parking.zones.schemas import ZonePageSchema, ZoneQuerySchema, ZoneSche
 from app.db import get_db
 from providers.parking.queries import get_zone, zones_at, zones_in_bbox
 
-blp = Blueprint("parking-zones", __name__, url_prefix="/parking/v1/zones",
+blp = ApiBlueprint("parking-zones", __name__, url_prefix="/parking/v1/zones",
                 description="Parking zones and on-street segments with their rules.")
 
 

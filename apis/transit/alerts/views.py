@@ -3,14 +3,14 @@
 from typing import Any
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
+from apis.blueprint import ApiBlueprint
 from apis.transit.alerts.schemas import AlertListSchema, AlertQuerySchema
 from app.db import db
 from app.live import get_redis
 from providers.transit import queries
 
-blp = Blueprint("transit-alerts", __name__, url_prefix="/transit/v1/alerts",
+blp = ApiBlueprint("transit-alerts", __name__, url_prefix="/transit/v1/alerts",
                 description="Service alerts.")
 
 

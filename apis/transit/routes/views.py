@@ -3,13 +3,13 @@
 from typing import Any
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
+from apis.blueprint import ApiBlueprint
 from apis.transit.routes.schemas import RoutePageSchema, RouteQuerySchema, RouteSchema
 from app.db import db
 from providers.transit import queries
 
-blp = Blueprint("transit-routes", __name__, url_prefix="/transit/v1/routes",
+blp = ApiBlueprint("transit-routes", __name__, url_prefix="/transit/v1/routes",
                 description="Routes (lines).")
 
 

@@ -3,8 +3,8 @@
 from typing import Any
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
+from apis.blueprint import ApiBlueprint
 from apis.transit.stops.schemas import (
     DepartureBoardSchema,
     DepartureQuerySchema,
@@ -16,7 +16,7 @@ from app.db import db
 from app.live import get_redis
 from providers.transit import queries
 
-blp = Blueprint("transit-stops", __name__, url_prefix="/transit/v1/stops",
+blp = ApiBlueprint("transit-stops", __name__, url_prefix="/transit/v1/stops",
                 description="Stops, stations and their departures.")
 
 

@@ -3,14 +3,14 @@
 from typing import Any
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
+from apis.blueprint import ApiBlueprint
 from apis.transit.trips.schemas import TripQuerySchema, TripSchema
 from app.db import db
 from app.live import get_redis
 from providers.transit import queries
 
-blp = Blueprint("transit-trips", __name__, url_prefix="/transit/v1/trips",
+blp = ApiBlueprint("transit-trips", __name__, url_prefix="/transit/v1/trips",
                 description="Trips and their stop times.")
 
 

@@ -3,14 +3,14 @@
 from typing import Any
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
+from apis.blueprint import ApiBlueprint
 from apis.transit.vehicles.schemas import VehicleListSchema, VehicleQuerySchema
 from app.db import db
 from app.live import get_redis
 from providers.transit import queries
 
-blp = Blueprint("transit-vehicles", __name__, url_prefix="/transit/v1/vehicles",
+blp = ApiBlueprint("transit-vehicles", __name__, url_prefix="/transit/v1/vehicles",
                 description="Live vehicle positions.")
 
 
