@@ -15,8 +15,16 @@ class PointSchema(ma.Schema):
                                  metadata={"example": [-122.4, 37.79]})
 
 
+BBOX_DESCRIPTION = ("minLon,minLat,maxLon,maxLat in WGS84 degrees; minLon > maxLon crosses the "
+                    "antimeridian (RFC 7946 section 5.2)")
+
+
 class BoundingBox(ma.fields.String):
-    """``minLon,minLat,maxLon,maxLat`` in WGS84 degrees (the GeoJSON bbox order)."""
+    """``minLon,minLat,maxLon,maxLat`` in WGS84 degrees (the GeoJSON bbox order).
+
+    As in RFC 7946 section 5.2, a box whose west edge (minLon) is east of its east edge
+    (maxLon) crosses the antimeridian; its south edge must not be north of its north edge.
+    """
 
     def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any
                      ) -> tuple[float, float, float, float]:
@@ -28,8 +36,10 @@ class BoundingBox(ma.fields.String):
         if len(parts) != 4:
             raise ma.ValidationError("bbox is minLon,minLat,maxLon,maxLat (four numbers).")
         min_lon, min_lat, max_lon, max_lat = parts
-        if not (-180 <= min_lon <= max_lon <= 180 and -90 <= min_lat <= max_lat <= 90):
-            raise ma.ValidationError("bbox corners must be WGS84 degrees, min before max.")
+        if not (-180 <= min_lon <= 180 and -180 <= max_lon <= 180
+                and -90 <= min_lat <= max_lat <= 90):
+            raise ma.ValidationError("bbox corners must be WGS84 degrees with minLat <= maxLat "
+                                     "(minLon > maxLon crosses the antimeridian).")
         return parts  # type: ignore[return-value]
 
 

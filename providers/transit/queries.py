@@ -150,13 +150,14 @@ def list_stops(session: Session, *, lat: float | None = None, lon: float | None 
     if bbox is not None:
         min_lon, min_lat, max_lon, max_lat = bbox
         query = query.where(TransitStop.lat.between(min_lat, max_lat),
-                            TransitStop.lon.between(min_lon, max_lon))
+                            _lon_between(TransitStop.lon, min_lon, max_lon))
     if near:
         # Bounding-box prefilter on the indexed columns, then the exact geodesic distance on
         # WGS84 for every candidate at once (providers.geo).
         min_lat, min_lon, max_lat, max_lon = box_around(lat, lon, radius)
-        query = query.where(TransitStop.lat.between(min_lat, max_lat),
-                            TransitStop.lon.between(min_lon, max_lon))
+        query = query.where(TransitStop.lat.between(min_lat, max_lat))
+        if max_lon - min_lon < 360:  # a box over the antimeridian wraps round to the far side
+            query = query.where(_lon_between(TransitStop.lon, _wrap(min_lon), _wrap(max_lon)))
         candidates = session.scalars(query).all()
         distances = geodesic_distances(lat, lon, [stop.lat for stop in candidates],
                                        [stop.lon for stop in candidates])
@@ -179,6 +180,26 @@ def list_stops(session: Session, *, lat: float | None = None, lon: float | None 
         "items": [_stop_dict(s, feeds[s.feed_version_id]) for s in stops],
         "next_cursor": encode_cursor({"after": stops[-1].id}) if more else None,
     }
+
+
+def _wrap(lon: float) -> float:
+    """A longitude brought into [-180, 180)."""
+    return (lon + 180) % 360 - 180
+
+
+def _lon_between(column: Any, west: float, east: float) -> Any:
+    """``west <= column <= east``; when west is east of east the range crosses the
+    antimeridian (RFC 7946 section 5.2) and is two ranges."""
+    if west <= east:
+        return column.between(west, east)
+    return sa.or_(column >= west, column <= east)
+
+
+def _in_box(lon: float, lat: float, bbox: tuple[float, float, float, float]) -> bool:
+    """Whether a point lies in a bbox, which may cross the antimeridian."""
+    west, south, east, north = bbox
+    inside_lon = west <= lon <= east if west <= east else (lon >= west or lon <= east)
+    return inside_lon and south <= lat <= north
 
 
 def get_stop(session: Session, public_id: str) -> dict[str, Any]:
@@ -692,7 +713,7 @@ def list_vehicles(session: Session, live: Any,
     items = []
     for provider, vehicles in rt.vehicles(live, providers).items():
         for v in vehicles:
-            if bbox and not (bbox[0] <= v["lon"] <= bbox[2] and bbox[1] <= v["lat"] <= bbox[3]):
+            if bbox and not _in_box(v["lon"], v["lat"], bbox):
                 continue
             trip = v.get("trip") or {}
             items.append({

@@ -6,7 +6,7 @@ from typing import Any
 
 import marshmallow as ma
 
-from apis.transit.common import BoundingBox, PageQuerySchema, PointSchema
+from apis.transit.common import BBOX_DESCRIPTION, BoundingBox, PageQuerySchema, PointSchema
 
 
 class StopQuerySchema(PageQuerySchema):
@@ -18,7 +18,7 @@ class StopQuerySchema(PageQuerySchema):
                           metadata={"description": "Longitude of the point to search near"})
     radius = ma.fields.Float(load_default=500.0, validate=ma.validate.Range(1, 10_000),
                              metadata={"description": "Search radius in metres"})
-    bbox = BoundingBox(metadata={"description": "minLon,minLat,maxLon,maxLat"})
+    bbox = BoundingBox(metadata={"description": BBOX_DESCRIPTION})
     q = ma.fields.String(validate=ma.validate.Length(1, 100),
                          metadata={"description": "Part of the stop name"})
 

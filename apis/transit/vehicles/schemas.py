@@ -2,13 +2,13 @@
 
 import marshmallow as ma
 
-from apis.transit.common import BoundingBox, PointSchema
+from apis.transit.common import BBOX_DESCRIPTION, BoundingBox, PointSchema
 
 
 class VehicleQuerySchema(ma.Schema):
     """Filter vehicles to a box."""
 
-    bbox = BoundingBox(metadata={"description": "minLon,minLat,maxLon,maxLat"})
+    bbox = BoundingBox(metadata={"description": BBOX_DESCRIPTION})
 
 
 class VehicleSchema(ma.Schema):
