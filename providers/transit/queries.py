@@ -26,6 +26,7 @@ from providers.transit import live as rt
 from providers.transit.models import (
     TransitAgency,
     TransitFrequency,
+    TransitPattern,
     TransitPatternStop,
     TransitRoute,
     TransitStop,
@@ -357,14 +358,21 @@ def _trip_services(session: Session, version_key: tuple) -> tuple[dict[str, int]
 
 
 def _pattern_stops_statement() -> Any:
-    """The pattern stops at some stops where passengers may board, with their departures."""
+    """The pattern stops at some stops where passengers may board, with their departures.
+
+    Not where boarding is impossible: a pickup type of 1 ("no pickup available"), or the last
+    stop of the pattern, where its trips end (they arrive, they do not depart).
+    """
     if "pattern_stops" not in _statements:
-        ps = TransitPatternStop
+        ps, pattern = TransitPatternStop, TransitPattern
         _statements["pattern_stops"] = (
             sa.select(ps.stop_id, ps.stop_sequence, ps.stop_headsign, ps.departure_secs,
                       ps.trip_indexes)
+            .join(pattern, sa.and_(pattern.feed_version_id == ps.feed_version_id,
+                                   pattern.pattern_id == ps.pattern_id))
             .where(ps.feed_version_id == sa.bindparam("version"),
                    ps.stop_id.in_(sa.bindparam("stops", expanding=True)),
+                   ps.position < pattern.stop_count - 1,
                    sa.or_(ps.pickup_type.is_(None), ps.pickup_type != 1)))
     return _statements["pattern_stops"]
 

@@ -46,7 +46,8 @@ class StopDepartures(MethodView):
 
         Service days follow calendar.txt and calendar_dates.txt, trips after midnight of the
         previous service day and frequency-based trips are included; times are in the agency's
-        time zone.
+        time zone. Only where passengers can board: not a trip's last stop (it ends there) nor
+        a stop time with no pickup (pickup_type 1).
         """
         return queries.departures(db.session(), get_redis(), stop_id, at=args.get("time"),
                                   window_minutes=args["window"], limit=args["limit"])

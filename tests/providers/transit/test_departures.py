@@ -52,10 +52,39 @@ def test_frequency_based_trip_runs_every_headway(session):
     assert trips(items) == [("T_FREQ", "2024-07-02T10:00:00-04:00"),
                             ("T_FREQ", "2024-07-02T10:15:00-04:00"),
                             ("T_FREQ", "2024-07-02T10:30:00-04:00")]
-    # At the second stop the template's 10-minute offset is kept.
+
+
+def test_frequency_based_trip_keeps_its_offset_at_a_later_stop(session):
+    import_gtfs_bytes(session, gtfs_zip({
+        "stop_times.txt": "trip_id,arrival_time,departure_time,stop_id,stop_sequence\n"
+                          "T_FREQ,00:00:00,00:00:00,A1,1\nT_FREQ,00:10:00,00:10:00,B,2\n"
+                          "T_FREQ,00:20:00,00:20:00,A1,3\n"}))
     later = board(session, datetime(2024, 7, 2, 10, 0), stop="testtransit:B",
                   window_minutes=15)
     assert trips(later) == [("T_FREQ", "2024-07-02T10:10:00-04:00")]
+
+
+def test_trip_ending_at_a_stop_is_not_a_departure_there(session):
+    # T1 and T_HOL end at B: nobody boards them there. T_DST (clock-change feed) leaves A1 and
+    # comes back to it: it departs from A1 at 01:30, not at 08:30, where it ends.
+    import_gtfs_bytes(session, gtfs_zip())
+    assert board(session, datetime(2024, 7, 2, 8, 0), stop="testtransit:B",
+                 window_minutes=120) == []
+    import_gtfs_bytes(session, gtfs_zip(CLOCK_CHANGE_FEED), provider="looptransit")
+    items = departures(session, None, "looptransit:A1",
+                       at=datetime(2024, 11, 3, 0, 0, tzinfo=NY), window_minutes=12 * 60)["items"]
+    assert trips(items) == [("T_DST", "2024-11-03T01:30:00-05:00")]
+
+
+def test_stop_without_pickup_is_not_a_departure_there(session):
+    import_gtfs_bytes(session, gtfs_zip({
+        "stop_times.txt": "trip_id,arrival_time,departure_time,stop_id,stop_sequence,"
+                          "pickup_type\n"
+                          "T1,08:00:00,08:00:00,A1,1,1\nT1,08:10:00,08:10:00,B,2,0\n"
+                          "T1,08:20:00,08:20:00,A1,3,0\n"}))
+    assert board(session, datetime(2024, 7, 2, 7, 30), window_minutes=30) == []
+    assert trips(board(session, datetime(2024, 7, 2, 8, 0), stop="testtransit:B",
+                       window_minutes=30)) == [("T1", "2024-07-02T08:10:00-04:00")]
 
 
 def test_time_given_in_utc_is_shown_in_agency_time(session):
