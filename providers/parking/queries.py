@@ -106,12 +106,21 @@ def decode_cursor(value: str | None) -> dict[str, Any]:
         return {}
     try:
         data = json.loads(base64.urlsafe_b64decode(value.encode()))
-        if not isinstance(data, dict) or not isinstance(data.get("i"), int):
-            raise ValueError("cursor without position")
+        if not (isinstance(data, dict) and set(data) <= {"i", "d"}
+                and _is_number(data.get("i"), whole=True) and 0 <= data["i"] < 2**63
+                and ("d" not in data or (_is_number(data["d"]) and math.isfinite(data["d"])
+                                         and data["d"] >= 0))):
+            raise ValueError("not a position this API issues")
         return data
     except (ValueError, binascii.Error, UnicodeDecodeError):
         raise Problem(400, "invalid-cursor", "Invalid cursor",
                       "The cursor is not one this API issued; start again without it.") from None
+
+
+def _is_number(value: Any, *, whole: bool = False) -> bool:
+    """A JSON number (an integer when ``whole``), not a boolean."""
+    kinds = (int,) if whole else (int, float)
+    return isinstance(value, kinds) and not isinstance(value, bool)
 
 
 # --- availability -----------------------------------------------------------------------------

@@ -1,5 +1,7 @@
 """The facility resources of the parking API on real and small imported feeds."""
 
+import base64
+import json
 import random
 from datetime import UTC, datetime, timedelta
 
@@ -190,6 +192,28 @@ def test_unknown_facility_and_bad_cursor_are_problems(api_client, headers):
     bad = api_client.get(f"{URL}?cursor=!!!", headers=headers)
     assert bad.status_code == 400
     assert bad.get_json()["type"].endswith("/invalid-cursor")
+
+
+def forged_cursor(data: object) -> str:
+    """A cursor built by the client, not by the API."""
+    return base64.urlsafe_b64encode(json.dumps(data).encode()).decode()
+
+
+@pytest.mark.parametrize(("query", "content"), [
+    ("", {"i": "x"}), ("", {"i": True}), ("", {"i": -1}), ("", {"i": 2**64}),
+    ("", {"i": 1.5}), ("", {"i": 1, "z": 2}), ("", [1]),
+    ("lat=50&lon=7&radius=1000&", {"i": 1, "d": "x"}),
+    ("lat=50&lon=7&radius=1000&", {"i": 1, "d": None}),
+    ("lat=50&lon=7&radius=1000&", {"i": 1, "d": -3}),
+    ("lat=50&lon=7&radius=1000&", {"i": 1, "d": 1e400}),
+])
+def test_a_tampered_cursor_is_a_400_problem_not_a_500(api_client, headers, session, redis,
+                                                       query, content):
+    import_lots(session, redis, [lot("a", 50.0, 7.0), lot("b", 50.001, 7.0)])
+    response = api_client.get(f"{URL}?{query}cursor={forged_cursor(content)}", headers=headers)
+    assert response.status_code == 400
+    assert response.mimetype == "application/problem+json"
+    assert response.get_json()["type"].endswith("/invalid-cursor")
 
 
 def test_history_is_aggregated_by_interval(api_client, headers, session, redis):
