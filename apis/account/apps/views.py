@@ -5,7 +5,6 @@ Bearer``) of an app of the organisation. Ids of other organisations' apps and ke
 """
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from apis.account.apps import service
 from apis.account.apps.schemas import (
@@ -17,9 +16,10 @@ from apis.account.apps.schemas import (
     AppSchema,
     IssuedApiKeySchema,
 )
+from apis.blueprint import ApiBlueprint
 from app.gateway.hook import authenticate
 
-blp = Blueprint(
+blp = ApiBlueprint(
     "account-apps",
     __name__,
     url_prefix="/account/v1/apps",

@@ -1,13 +1,13 @@
 """Usage of your organisation's apps, as metered by the gateway."""
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from apis.account.usage.schemas import UsageQuerySchema, UsageReportSchema
+from apis.blueprint import ApiBlueprint
 from app.gateway.hook import authenticate
 from billing.ledger import usage_report
 
-blp = Blueprint(
+blp = ApiBlueprint(
     "account-usage",
     __name__,
     url_prefix="/account/v1/usage",

@@ -1,12 +1,12 @@
 """Catalog of published API products."""
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
+from apis.blueprint import ApiBlueprint
 from apis.catalog.products.schemas import ProductListSchema, ProductSchema
 from apis.catalog.products.service import find_product, list_products
 
-blp = Blueprint(
+blp = ApiBlueprint(
     "catalog-products",
     __name__,
     url_prefix="/catalog/v1/products",
