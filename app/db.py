@@ -123,7 +123,12 @@ def _configure_sqlite(engine: Engine, checkpointer: WalCheckpointer) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN")
+        # A transaction that reads before it writes takes the write lock up front when asked
+        # (``execution_options={"sqlite_begin": "IMMEDIATE"}``): a deferred one fails at once
+        # with "database is locked" if another writer committed since its first read.
+        # https://www.sqlite.org/lang_transaction.html#deferred_immediate_and_exclusive_transactions
+        immediate = connection.get_execution_options().get("sqlite_begin") == "IMMEDIATE"
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
 class Database:

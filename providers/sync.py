@@ -31,6 +31,9 @@ log = logging.getLogger("mobihub.providers.sync")
 
 # Versions kept per feed besides the active one (for reports and rollback by an operator).
 KEEP_VERSIONS = 2
+# Rejected versions kept per feed (their reports; they hold no records). A feed polled while
+# broken would otherwise add one every poll, for ever.
+KEEP_REJECTED = 5
 
 Status = Literal["imported", "unchanged", "rejected", "applied"]
 
@@ -124,18 +127,23 @@ def import_payload(
 ) -> ImportOutcome:
     """Import bytes already read (the portal's uploads come in here)."""
     adapter = adapter or get_adapter(format_name)
+    _begin_writing(session)
     provider_row = _get_or_create_provider(session, provider)
     feed = _get_or_create_feed(session, provider_row, format_name, payload.source, config)
+    feed_id, provider_slug, feed_config = feed.id, provider_row.slug, dict(feed.config)
     session.commit()
-    feed_id, provider_slug = feed.id, provider_row.slug
     digest = _digest(payload)
     context = ImportContext(now=clock(), live=live)
 
     try:
-        result = adapter.parse(payload.content, {**feed.config, **config, "source": payload.source})
+        result = adapter.parse(payload.content, {**feed_config, **config, "source": payload.source})
     except FeedFormatError as exc:
         return _record_rejection(session, feed_id, provider_slug, format_name, digest, payload,
                                  str(exc), context, code=exc.code)
+
+    # The import reads (the active version, the schedule) before it writes: on SQLite its
+    # transaction takes the write lock first, so imports running at once wait for each other.
+    _begin_writing(session)
 
     realtime = bool(result.meta.get("realtime", adapter.info.realtime))
     writer = get_writer(adapter.info.kind, realtime)
@@ -191,11 +199,26 @@ def import_payload(
                          feed_version_id=version.id, counts=counts, report=report)
 
 
+def _begin_writing(session: Session) -> None:
+    """Begin a transaction that takes SQLite's write lock at once (a caller's transaction
+    already in progress is joined as it is)."""
+    if not session.in_transaction():
+        session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
+
+
 def _activate(session: Session, feed: Feed, version: FeedVersion, counts: dict[str, int],
               report: ValidationReport, now: datetime) -> None:
-    previous = feed.active_version
-    if previous is not None:
-        previous.status = "superseded"
+    # Imports of one feed may run at once (a cron sync and an operator): the feed row is
+    # locked (PostgreSQL; SQLite has one writer at a time) and every version still marked
+    # active is superseded by a statement that sees what others committed meanwhile, so
+    # exactly one version stays active, the one the feed points at.
+    session.execute(sa.select(Feed.id).where(Feed.id == feed.id).with_for_update(key_share=True))
+    session.execute(
+        sa.update(FeedVersion)
+        .where(FeedVersion.feed_id == feed.id, FeedVersion.status == "active",
+               FeedVersion.id != version.id)
+        .values(status="superseded"))
+    session.expire(feed)
     version.status = "active"
     version.imported_at = now
     version.counts = counts
@@ -209,13 +232,20 @@ def _activate(session: Session, feed: Feed, version: FeedVersion, counts: dict[s
 
 def _prune(session: Session, feed_id: int, keep_ids: set[int]) -> None:
     """Delete superseded versions beyond ``KEEP_VERSIONS`` (their records cascade: a transit
-    version is a few thousand rows, its stop times packed)."""
+    version is a few thousand rows, its stop times packed) and rejected ones beyond
+    ``KEEP_REJECTED``."""
     superseded = session.scalars(
         sa.select(FeedVersion.id)
         .where(FeedVersion.feed_id == feed_id, FeedVersion.status == "superseded")
         .order_by(FeedVersion.id.desc())
     ).all()
-    doomed = [vid for vid in superseded[KEEP_VERSIONS:] if vid not in keep_ids]
+    rejected = session.scalars(
+        sa.select(FeedVersion.id)
+        .where(FeedVersion.feed_id == feed_id, FeedVersion.status == "rejected")
+        .order_by(FeedVersion.id.desc())
+    ).all()
+    doomed = [vid for vid in [*superseded[KEEP_VERSIONS:], *rejected[KEEP_REJECTED:]]
+              if vid not in keep_ids]
     if doomed:
         session.execute(sa.delete(FeedVersion).where(FeedVersion.id.in_(doomed)))
 
@@ -234,6 +264,8 @@ def _record_rejection(session: Session, feed_id: int, provider: str, format_name
                           error_count=report.count("error"),
                           warning_count=report.count("warning"))
     session.add(version)
+    session.flush()
+    _prune(session, feed_id, keep_ids={version.id})
     session.commit()
     return ImportOutcome("rejected", provider, format_name, message, feed_version_id=version.id,
                          counts=counts or {}, report=report)
@@ -267,22 +299,31 @@ def _digest(payload: Payload) -> str:
 
 def _get_or_create_provider(session: Session, name: str) -> Provider:
     slug = slugify(name)
-    provider = session.scalar(sa.select(Provider).where(Provider.slug == slug))
+    query = sa.select(Provider).where(Provider.slug == slug)
+    provider = session.scalar(query)
     if provider is None:
-        provider = Provider(slug=slug, name=name)
-        session.add(provider)
-        session.flush()
+        # Another import may create it at the same moment: the unique slug refuses the
+        # second insert, which then finds the first one's row.
+        try:
+            with session.begin_nested():
+                provider = Provider(slug=slug, name=name)
+                session.add(provider)
+        except sa.exc.IntegrityError:
+            provider = session.scalars(query).one()
     return provider
 
 
 def _get_or_create_feed(session: Session, provider: Provider, format_name: str, source: str,
                         config: Mapping[str, Any]) -> Feed:
-    feed = session.scalar(
-        sa.select(Feed).where(Feed.provider_id == provider.id, Feed.format == format_name)
-    )
+    query = sa.select(Feed).where(Feed.provider_id == provider.id, Feed.format == format_name)
+    feed = session.scalar(query)
     if feed is None:
-        feed = Feed(provider_id=provider.id, format=format_name, config=dict(config))
-        session.add(feed)
+        try:  # the same race as the provider's, on (provider, format)
+            with session.begin_nested():
+                feed = Feed(provider_id=provider.id, format=format_name, config=dict(config))
+                session.add(feed)
+        except sa.exc.IntegrityError:
+            feed = session.scalars(query).one()
     if source.startswith(("http://", "https://")):
         feed.source_url = source
     session.flush()
