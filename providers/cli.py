@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -147,21 +148,27 @@ def list_command(as_json: bool) -> None:
                    f"version {item['active_version'] or '-':<6} {counts}")
 
 
+def _iso(value: date | None) -> str | None:
+    """ISO 8601 (``2024-05-01T12:00:00+00:00``, ``2024-05-01``), as ``feeds list`` prints."""
+    return value.isoformat() if value is not None else None
+
+
 @feeds.command("report")
 @click.argument("version", type=int)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @with_appcontext
 def report_command(version: int, as_json: bool) -> None:
     """Show the validation report of a feed version."""
-    row = get_db().session().get(FeedVersion, version)
+    # An id beyond the database's 64-bit keys names no version (SQLite would overflow).
+    row = get_db().session().get(FeedVersion, version) if 0 < version < 2**63 else None
     if row is None:
         _fail(f"no feed version {version}")
         return
     data = {
         "feed_version_id": row.id, "status": row.status, "source": row.source,
-        "sha256": row.content_sha256, "fetched_at": row.fetched_at,
-        "imported_at": row.imported_at, "service_start": row.service_start,
-        "service_end": row.service_end, "counts": row.counts, "report": row.report,
+        "sha256": row.content_sha256, "fetched_at": _iso(row.fetched_at),
+        "imported_at": _iso(row.imported_at), "service_start": _iso(row.service_start),
+        "service_end": _iso(row.service_end), "counts": row.counts, "report": row.report,
     }
     if as_json:
         _echo_json(data)
