@@ -41,6 +41,8 @@ class Settings:
     MAX_UPLOAD_BYTES: int = 64 * 1024 * 1024
     FEED_FETCH_TIMEOUT_SECONDS: float = 30.0
     FEED_FETCH_MAX_BYTES: int = 512 * 1024 * 1024
+    # The whole fetch of one feed, redirects included (the timeout above is per read).
+    FEED_FETCH_DEADLINE_SECONDS: float = 600.0
     # Tests and operators on private networks may allow fetching feeds from private addresses.
     FEED_FETCH_ALLOW_PRIVATE: bool = False
     # Outgoing mail (app/mail): smtp://user:pass@host:587 or smtps://…; empty writes .eml files

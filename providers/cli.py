@@ -63,6 +63,7 @@ def import_command(source: str, provider: str, format_name: str | None,
         timeout=current_app.config["FEED_FETCH_TIMEOUT_SECONDS"],
         max_bytes=current_app.config["FEED_FETCH_MAX_BYTES"],
         allow_private=current_app.config["FEED_FETCH_ALLOW_PRIVATE"],
+        deadline=current_app.config["FEED_FETCH_DEADLINE_SECONDS"],
     )
     from app.live import get_redis
 

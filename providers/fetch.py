@@ -13,6 +13,7 @@ import io
 import ipaddress
 import socket
 import ssl
+import time
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,9 +31,12 @@ class FetchError(Exception):
 class FetchPolicy:
     """Limits for one fetch."""
 
-    timeout: float = 30.0
+    timeout: float = 30.0  # for each connect and read
     max_bytes: int = 512 * 1024 * 1024
     allow_private: bool = False
+    # For the whole fetch, redirects included: a server sending a byte now and then never
+    # trips the per-read timeout, and would hold an import (and its worker) for ever.
+    deadline: float = 600.0
 
 
 @dataclass(frozen=True)
@@ -85,7 +89,7 @@ def check_address(host: str, port: int, allow_private: bool) -> str:
     if not allow_private:
         for address in addresses:
             ip = ipaddress.ip_address(address.split("%", 1)[0])
-            if not ip.is_global or ip.is_multicast:
+            if not _is_public(ip):
                 raise FetchError(
                     f"Refusing to fetch from {host!r}: it resolves to the non-public address "
                     f"{ip}. Feeds must be published on the public internet."
@@ -93,9 +97,27 @@ def check_address(host: str, port: int, allow_private: bool) -> str:
     return addresses[0]
 
 
+# IPv6 prefixes that carry an IPv4 address in their last 32 bits and reach it through a
+# translator: NAT64 (RFC 6052, RFC 8215). Python's is_global judges the IPv6 prefix only.
+_NAT64 = (ipaddress.IPv6Network("64:ff9b::/96"), ipaddress.IPv6Network("64:ff9b:1::/48"))
+
+
+def _is_public(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    """Global unicast, and so is any IPv4 address it embeds (mapped, 6to4, Teredo, NAT64)."""
+    if not ip.is_global or ip.is_multicast:
+        return False
+    if isinstance(ip, ipaddress.IPv6Address):
+        embedded = [ip.ipv4_mapped, ip.sixtofour, ip.teredo[1] if ip.teredo else None]
+        if any(ip in network for network in _NAT64):
+            embedded.append(ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF))
+        return all(_is_public(v4) for v4 in embedded if v4 is not None)
+    return True
+
+
 def fetch_url(url: str, policy: FetchPolicy) -> Payload:
     """GET a URL with the policy's checks, following up to five redirects."""
     current = url
+    deadline = time.monotonic() + policy.deadline
     for _ in range(MAX_REDIRECTS + 1):
         parts = urlsplit(current)
         if parts.scheme not in {"http", "https"} or not parts.hostname:
@@ -104,7 +126,11 @@ def fetch_url(url: str, policy: FetchPolicy) -> Payload:
             raise FetchError("URLs with embedded credentials are not fetched.")
         port = parts.port or (443 if parts.scheme == "https" else 80)
         address = check_address(parts.hostname, port, policy.allow_private)
-        connection = _connection(parts.scheme, parts.hostname, address, port, policy.timeout)
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise FetchError(f"{url} took more than {policy.deadline:g} s to fetch.")
+        connection = _connection(parts.scheme, parts.hostname, address, port,
+                                 min(policy.timeout, remaining))
         target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         try:
             connection.request("GET", target, headers={
@@ -126,7 +152,8 @@ def fetch_url(url: str, policy: FetchPolicy) -> Payload:
                     f"{current} declares {int(declared):,} bytes; the limit is "
                     f"{policy.max_bytes:,}."
                 )
-            content = _read_capped(response, policy.max_bytes, current)
+            content = _read_capped(response, policy.max_bytes, current, connection,
+                                   policy, deadline)
             return Payload(content, url, response.getheader("Content-Type"))
         except (OSError, http.client.HTTPException) as exc:
             raise FetchError(f"Fetching {current} failed: {exc or type(exc).__name__}.") from exc
@@ -135,10 +162,21 @@ def fetch_url(url: str, policy: FetchPolicy) -> Payload:
     raise FetchError(f"{url} redirected more than {MAX_REDIRECTS} times.")
 
 
-def _read_capped(response: http.client.HTTPResponse, limit: int, url: str) -> bytes:
+def _read_capped(response: http.client.HTTPResponse, limit: int, url: str,
+                 connection: http.client.HTTPConnection, policy: FetchPolicy,
+                 deadline: float) -> bytes:
     chunks: list[bytes] = []
     total = 0
-    while chunk := response.read(1 << 16):
+    while True:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise FetchError(f"{url} took more than {policy.deadline:g} s to send the feed.")
+        if connection.sock is not None:
+            connection.sock.settimeout(min(policy.timeout, remaining))
+        # read1: what has arrived (one receive), so the deadline is checked as bytes trickle.
+        chunk = response.read1(1 << 16)
+        if not chunk:
+            break
         total += len(chunk)
         if total > limit:
             raise FetchError(f"{url} sent more than the limit of {limit:,} bytes.")

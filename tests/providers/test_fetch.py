@@ -2,6 +2,7 @@
 
 import http.server
 import threading
+import time
 import zipfile
 from collections.abc import Iterator
 from io import BytesIO
@@ -19,6 +20,22 @@ from providers.fetch import FetchError, FetchPolicy, check_address, read_source
 def test_private_loopback_and_link_local_addresses_are_refused(host):
     with pytest.raises(FetchError, match="non-public address"):
         check_address(host, 80, allow_private=False)
+
+
+@pytest.mark.parametrize(
+    "host",
+    ["64:ff9b::7f00:1", "64:ff9b::a9fe:a9fe", "2002:7f00:1::1", "2002:a00:1::1",
+     "::ffff:10.0.0.1"],
+)
+def test_ipv6_addresses_embedding_a_private_ipv4_address_are_refused(host):
+    # NAT64 (RFC 6052) and 6to4 addresses count as global for Python, but a translator
+    # forwards them to the IPv4 address inside: 127.0.0.1, 169.254.169.254, 10.0.0.1.
+    with pytest.raises(FetchError, match="non-public address"):
+        check_address(host, 80, allow_private=False)
+
+
+def test_ipv6_addresses_embedding_a_public_ipv4_address_are_allowed():
+    assert check_address("64:ff9b::808:808", 443, allow_private=False) == "64:ff9b::808:808"
 
 
 def test_a_public_address_is_allowed():
@@ -41,6 +58,18 @@ class _FeedHandler(http.server.BaseHTTPRequestHandler):
     routes: dict[str, tuple[int, dict[str, str], bytes]] = {}
 
     def do_GET(self) -> None:
+        if self.path == "/trickle":  # one byte every 50 ms: never idle for a whole timeout
+            self.send_response(200)
+            self.send_header("Content-Length", "200")
+            self.end_headers()
+            try:
+                for _ in range(200):
+                    self.wfile.write(b"x")
+                    self.wfile.flush()
+                    time.sleep(0.05)
+            except OSError:
+                pass  # the client gave up
+            return
         status, headers, body = self.routes.get(self.path, (404, {}, b"no"))
         self.send_response(status)
         for name, value in headers.items():
@@ -78,6 +107,14 @@ def test_oversized_payload_is_refused(feed_server):
     routes["/big"] = (200, {}, b"x" * 2048)
     with pytest.raises(FetchError, match=r"limit (is|of) 1,000"):
         read_source(f"{base}/big", FetchPolicy(allow_private=True, max_bytes=1000))
+
+
+def test_a_server_trickling_bytes_is_cut_off_at_the_deadline(feed_server):
+    base, _ = feed_server
+    started = time.monotonic()
+    with pytest.raises(FetchError, match=r"took more than 0\.5 s"):
+        read_source(f"{base}/trickle", FetchPolicy(allow_private=True, timeout=5, deadline=0.5))
+    assert time.monotonic() - started < 3  # the whole body would take 10 s
 
 
 def test_redirects_are_followed_and_http_errors_are_readable(feed_server):
