@@ -24,11 +24,19 @@ from sqlalchemy.orm import Session
 from app.db import utcnow
 from providers.base import ImportResult
 from providers.models import Feed, Provider
-from providers.transit.models import TransitAgency, TransitRealtimeUpdate, TransitTrip
+from providers.transit.models import (
+    TransitAgency,
+    TransitRealtimeUpdate,
+    TransitRoute,
+    TransitStop,
+    TransitTrip,
+)
 from providers.transit.schedule import service_day_origin, zone
 from providers.transit.timetable import trip_stop_times
 
 PROVIDERS_KEY = "transit:rt:providers"
+# A header timestamp this far ahead of our clock is wrong (clocks drift by seconds, not this).
+FUTURE_TOLERANCE_SECONDS = 300
 
 
 def key(provider: str, kind: str) -> str:
@@ -71,9 +79,10 @@ class TransitRealtimeWriter:
         alerts = list(result.records.get("alerts", ()))
         matched, unmatched = _match_trip_updates(session, static_version, trip_updates, report,
                                                  meta.get("timestamp"))
-        _check_vehicles(session, static_version, vehicles, report)
+        _check_references(session, static_version, trip_updates, vehicles, alerts, report)
 
         ttl = int(meta.get("ttl_seconds") or 900)
+        _check_timestamp(meta.get("timestamp"), context.now, ttl, report)
         kinds = set(meta.get("kinds") or ())
         writes: dict[str, Any] = {"full": meta.get("incrementality") != "DIFFERENTIAL"}
         if "trip_updates" in kinds or trip_updates:
@@ -226,6 +235,13 @@ def _match_trip_updates(session: Session, static_version: int | None,
         if trip["schedule_relationship"] == "ADDED":
             tu["matched"] = False
             continue
+        if trip_id is None:
+            unmatched += 1
+            tu["matched"] = False
+            report.warning("unmatched_trip", f"Trip update {tu['entity_id']!r} names no trip_id "
+                           "(only a route and start time); it cannot be matched to the "
+                           "schedule.", field="trip_id", value=tu["entity_id"])
+            continue
         if stops is None:
             unmatched += 1
             tu["matched"] = False
@@ -277,16 +293,66 @@ def _service_day(trip: dict[str, Any], stops: dict[int, tuple], tz: Any,
         service_day_origin(d, tz).timestamp() + first - feed_timestamp))
 
 
-def _check_vehicles(session: Session, static_version: int | None,
-                    vehicles: list[dict[str, Any]], report: Any) -> None:
-    trip_ids = {v["trip"]["trip_id"] for v in vehicles if v["trip"] and v["trip"]["trip_id"]}
-    if static_version is None or not trip_ids:
+def _check_timestamp(timestamp: int | None, now: datetime, ttl: int, report: Any) -> None:
+    """Warn about a header timestamp that is missing, ahead of our clock, or older than the
+    entities' expiry (GTFS-RT FeedHeader: timestamp is required, POSIX seconds, UTC)."""
+    if not timestamp:
+        report.warning("missing_feed_timestamp", "The feed header has no timestamp (GTFS-"
+                       "Realtime requires one); its age cannot be told.", field="timestamp")
         return
-    known = set(session.scalars(sa.select(TransitTrip.trip_id).where(
-        TransitTrip.feed_version_id == static_version, TransitTrip.trip_id.in_(trip_ids))))
-    for trip_id in sorted(trip_ids - known):
-        report.warning("unmatched_trip", f"Trip {trip_id!r} of a vehicle position is not in "
-                       "the active schedule.", field="trip_id", value=trip_id)
+    age = now.timestamp() - timestamp
+    moment = datetime.fromtimestamp(timestamp, now.tzinfo).isoformat()
+    if age < -FUTURE_TOLERANCE_SECONDS:
+        report.warning("feed_timestamp_in_future", f"The feed header's timestamp {moment} is "
+                       f"{int(-age)} s ahead of the hub's clock.", field="timestamp",
+                       value=timestamp)
+    elif age > ttl:
+        report.warning("stale_feed", f"The feed header's timestamp {moment} is {int(age)} s "
+                       f"old, more than the {ttl} s its entities are kept; they may be out "
+                       "of date.", field="timestamp", value=timestamp)
+
+
+def _known(session: Session, column: Any, static_version: int, ids: set[str]) -> set[str]:
+    if not ids:
+        return set()
+    return set(session.scalars(sa.select(column).where(
+        column.table.c.feed_version_id == static_version, column.in_(sorted(ids)))))
+
+
+def _check_references(session: Session, static_version: int | None,
+                      trip_updates: list[dict[str, Any]], vehicles: list[dict[str, Any]],
+                      alerts: list[dict[str, Any]], report: Any) -> None:
+    """Report the trips, routes and stops that vehicles, alerts and trip descriptors name but
+    the active schedule does not have (trip updates' own trips and stops are matched above)."""
+    if static_version is None:
+        return
+    trips: dict[str, str] = {}
+    routes: dict[str, str] = {}
+    stops: dict[str, str] = {}
+    for tu in trip_updates:
+        if tu["trip"]["route_id"]:
+            routes.setdefault(tu["trip"]["route_id"], "a trip update")
+    for vehicle in vehicles:
+        trip = vehicle["trip"] or {}
+        if trip.get("trip_id"):
+            trips.setdefault(trip["trip_id"], "a vehicle position")
+        if trip.get("route_id"):
+            routes.setdefault(trip["route_id"], "a vehicle position")
+        if vehicle["stop_id"]:
+            stops.setdefault(vehicle["stop_id"], "a vehicle position")
+    for alert in alerts:
+        for selector in alert["informed"]:
+            for ids, name in ((trips, "trip_id"), (routes, "route_id"), (stops, "stop_id")):
+                if selector[name]:
+                    ids.setdefault(selector[name], f"alert {alert['entity_id']!r}")
+    checks = (("unmatched_trip", "Trip", "trip_id", trips, TransitTrip.trip_id),
+              ("unmatched_route", "Route", "route_id", routes, TransitRoute.route_id),
+              ("unmatched_stop", "Stop", "stop_id", stops, TransitStop.stop_id))
+    for code, noun, field, named, column in checks:
+        known = _known(session, column, static_version, set(named))
+        for value in sorted(set(named) - known):
+            report.warning(code, f"{noun} {value!r} of {named[value]} is not in the active "
+                           "schedule.", field=field, value=value)
 
 
 # --- reading, for the query services ---------------------------------------------------------
