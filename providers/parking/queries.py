@@ -9,8 +9,6 @@ distance to a street segment within its width). Only active feed versions are re
 
 from __future__ import annotations
 
-import base64
-import binascii
 import functools
 import json
 import math
@@ -32,6 +30,7 @@ from app.db import run_read_only
 from app.errors import Problem
 from providers.geo import GEOD, box_around, geodesic_distances
 from providers.models import Feed, FeedVersion, Provider
+from providers.pagination import decode_cursor, encode_cursor
 from providers.parking import static_index
 from providers.parking.driver_sql import DriverStatement
 from providers.parking.grid import (
@@ -95,34 +94,6 @@ def split_public_id(value: str) -> tuple[str, str]:
     return slug, source_id
 
 
-def encode_cursor(data: dict[str, Any]) -> str:
-    """An opaque pagination cursor."""
-    return base64.urlsafe_b64encode(json.dumps(data, separators=(",", ":")).encode()).decode()
-
-
-def decode_cursor(value: str | None) -> dict[str, Any]:
-    """The position a cursor encodes, or a 400 problem for a cursor this API did not issue."""
-    if not value:
-        return {}
-    try:
-        data = json.loads(base64.urlsafe_b64decode(value.encode()))
-        if not (isinstance(data, dict) and set(data) <= {"i", "d"}
-                and _is_number(data.get("i"), whole=True) and 0 <= data["i"] < 2**63
-                and ("d" not in data or (_is_number(data["d"]) and math.isfinite(data["d"])
-                                         and data["d"] >= 0))):
-            raise ValueError("not a position this API issues")
-        return data
-    except (ValueError, binascii.Error, UnicodeDecodeError):
-        raise Problem(400, "invalid-cursor", "Invalid cursor",
-                      "The cursor is not one this API issued; start again without it.") from None
-
-
-def _is_number(value: Any, *, whole: bool = False) -> bool:
-    """A JSON number (an integer when ``whole``), not a boolean."""
-    kinds = (int,) if whole else (int, float)
-    return isinstance(value, kinds) and not isinstance(value, bool)
-
-
 # --- availability -----------------------------------------------------------------------------
 
 
@@ -155,7 +126,7 @@ def search_facilities(session: Session, live: Any, search: FacilitySearch) -> di
 def _search_facilities(connection: sa.Connection, live: Any, search: FacilitySearch
                        ) -> dict[str, Any]:
     now = search.now or datetime.now().astimezone()
-    after = decode_cursor(search.cursor)
+    after = decode_cursor(search.cursor, {"i": int}, {"d": float})
     params: dict[str, Any] = {}
     cells = None
     if search.near:
@@ -745,7 +716,7 @@ def zones_in_bbox(session: Session, bbox: tuple[float, float, float, float], *, 
                   cursor: str | None) -> dict[str, Any]:
     """Zones whose bounding box meets ``bbox`` (min_lon, min_lat, max_lon, max_lat)."""
     min_lon, min_lat, max_lon, max_lat = bbox
-    after = decode_cursor(cursor).get("i", 0)
+    after = decode_cursor(cursor, {"i": int}).get("i", 0)
     ids = session.scalars(
         sa.select(ParkingZone.id)
         .where((ParkingZone.feed_version_id + 0).in_(active_version_ids()),

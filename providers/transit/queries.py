@@ -8,8 +8,6 @@ problem+json.
 
 from __future__ import annotations
 
-import base64
-import json
 import math
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -22,6 +20,7 @@ from sqlalchemy.orm import Session
 from app.errors import Problem
 from providers.geo import box_around, geodesic_distances
 from providers.models import Feed, FeedVersion, Provider
+from providers.pagination import decode_cursor, encode_cursor
 from providers.transit import live as rt
 from providers.transit.models import (
     TransitAgency,
@@ -81,32 +80,6 @@ def _feed_for(session: Session, public_id: str, kind: str) -> tuple[ActiveFeed, 
         if feed.provider == provider:
             return feed, local
     raise Problem(404, "not-found", "Not Found", f"No {kind} {public_id!r}.")
-
-
-def encode_cursor(data: dict[str, Any]) -> str:
-    """An opaque cursor for the next page."""
-    return base64.urlsafe_b64encode(json.dumps(data, separators=(",", ":")).encode()).decode()
-
-
-def decode_cursor(cursor: str | None, shape: dict[str, type]) -> dict[str, Any]:
-    """The cursor's content, or a 400 problem when it was not made by us.
-
-    ``shape`` names the keys the list's cursors hold and their types (``int`` ones fit a
-    BIGINT and are never negative): a cursor of another list, or one edited by hand, is refused
-    rather than read.
-    """
-    if not cursor:
-        return {}
-    try:
-        data = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-    except (ValueError, UnicodeDecodeError):
-        data = None
-    if not (isinstance(data, dict) and set(data) == set(shape) and all(
-            type(data[name]) is kind and (kind is not int or 0 <= data[name] < 2**63)
-            for name, kind in shape.items())):
-        raise Problem(400, "invalid-cursor", "Invalid cursor",
-                      "The cursor is not one this API returned; start again without it.")
-    return data
 
 
 # --- stops ------------------------------------------------------------------------------------
