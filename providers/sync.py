@@ -293,37 +293,37 @@ def _rejected_without_version(provider: str, format_name: str, message: str) -> 
     return ImportOutcome("rejected", provider, format_name, message, report=report)
 
 
+def _get_or_create(session: Session, query: Any, make: Callable[[], Any]) -> Any:
+    """The row ``query`` finds, else a new one from ``make``. Another import may create it at
+    the same moment: the unique key then refuses this insert (in a savepoint), and the other
+    import's row is read back."""
+    row = session.scalar(query)
+    if row is None:
+        try:
+            with session.begin_nested():
+                row = make()
+                session.add(row)
+        except sa.exc.IntegrityError:
+            row = session.scalars(query).one()
+    return row
+
+
 def _digest(payload: Payload) -> str:
     return hashlib.sha256(payload.content).hexdigest()
 
 
 def _get_or_create_provider(session: Session, name: str) -> Provider:
     slug = slugify(name)
-    query = sa.select(Provider).where(Provider.slug == slug)
-    provider = session.scalar(query)
-    if provider is None:
-        # Another import may create it at the same moment: the unique slug refuses the
-        # second insert, which then finds the first one's row.
-        try:
-            with session.begin_nested():
-                provider = Provider(slug=slug, name=name)
-                session.add(provider)
-        except sa.exc.IntegrityError:
-            provider = session.scalars(query).one()
-    return provider
+    return _get_or_create(session, sa.select(Provider).where(Provider.slug == slug),
+                          lambda: Provider(slug=slug, name=name))
 
 
 def _get_or_create_feed(session: Session, provider: Provider, format_name: str, source: str,
                         config: Mapping[str, Any]) -> Feed:
-    query = sa.select(Feed).where(Feed.provider_id == provider.id, Feed.format == format_name)
-    feed = session.scalar(query)
-    if feed is None:
-        try:  # the same race as the provider's, on (provider, format)
-            with session.begin_nested():
-                feed = Feed(provider_id=provider.id, format=format_name, config=dict(config))
-                session.add(feed)
-        except sa.exc.IntegrityError:
-            feed = session.scalars(query).one()
+    feed = _get_or_create(
+        session,
+        sa.select(Feed).where(Feed.provider_id == provider.id, Feed.format == format_name),
+        lambda: Feed(provider_id=provider.id, format=format_name, config=dict(config)))
     if source.startswith(("http://", "https://")):
         feed.source_url = source
     session.flush()
