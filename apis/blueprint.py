@@ -59,6 +59,3 @@ def refuse_unknown_query_parameters() -> None:
     if unknown:
         flask_smorest.abort(422, messages={"query": {name: [UNKNOWN_PARAMETER]
                                                      for name in unknown}})
-
-
-
