@@ -874,7 +874,7 @@ class _FeedParse:
         stop = _trim(columns["stop_id"])
         # References: the block's distinct ids (a few hundred) looked up in the parse's sets.
         # Both dictionary-encoded: the writer takes its codes from them (no second hashing).
-        encoded = pc.dictionary_encode(trip)
+        encoded = _encode_runs(trip)
         names = encoded.dictionary.to_pylist()
         stop = pc.dictionary_encode(stop)
         stops_used = stop.dictionary.to_pylist()
@@ -1082,8 +1082,10 @@ def _trim(column: Any) -> Any:
         # value's first or last byte is, trimming changes nothing and is skipped.
         # An empty value reads a neighbour's byte instead: at worst a needless trim.
         offsets, data = layout
-        if not len(data) or not (
-                _UNPRINTABLE[data.take(offsets[:-1], mode="clip")].any()
+        values = data[offsets[0]:offsets[-1]]
+        if not len(values) or (values.min() > 32 and values.max() < 128):
+            return column  # no whitespace byte at all (ids, as a rule): two quick passes
+        if not (_UNPRINTABLE[data.take(offsets[:-1], mode="clip")].any()
                 or _UNPRINTABLE[data.take(offsets[1:] - 1, mode="clip")].any()):
             return column
     return pc.utf8_trim(column, characters=_PY_WHITESPACE)
@@ -1112,6 +1114,12 @@ def _digits_times(column: Any) -> Any:
     if layout is None:
         return None
     offsets, data = layout
+    if offsets[-1] - offsets[0] == 8 * (len(offsets) - 1):
+        # Every text eight bytes long (the usual case, HH:MM:SS throughout) when none is
+        # longer: the words are the data itself, read in place.
+        lengths = np.diff(offsets)
+        if lengths.max(initial=0) <= 8:
+            return _times_of_words(data[offsets[0]:offsets[-1]].view("<u8"), None)
     lengths = np.diff(offsets)
     empty = lengths == 0
     long = lengths == 8
@@ -1132,15 +1140,27 @@ def _digits_times(column: Any) -> Any:
     # Digits become 0-9 and colons 0; a lane past its limit (9, 5 for the tens of minutes
     # and seconds, 0 for a colon) sets its high bit when its limit complement is added (no
     # lane carries into the next unless its own high bit was set already).
+    return _times_of_words(words, (full, empty))
+
+
+def _times_of_words(words: Any, gaps: tuple[Any, Any] | None) -> Any:
+    """Seconds of ``HH:MM:SS`` words (``_digits_times``), None when one is anything else.
+
+    ``gaps``: (the values that have a word, the empty ones, null) when some are empty.
+    """
     lanes = words ^ _TIME_PATTERN
     if ((lanes | (lanes + _TIME_LIMITS)) & _HIGH_BITS).any():
         return None
     pairs = lanes * np.uint64(10) + (lanes >> np.uint64(8))  # tens * 10 + units, per lane
-    secs = np.zeros(len(lengths), np.int32)
-    secs[full] = ((pairs & np.uint64(0xFF)) * np.uint64(3600)
-                  + ((pairs >> np.uint64(24)) & np.uint64(0xFF)) * np.uint64(60)
-                  + ((pairs >> np.uint64(48)) & np.uint64(0xFF)))
-    return pa.array(secs, mask=empty)
+    secs = ((pairs & np.uint64(0xFF)) * np.uint64(3600)
+            + ((pairs >> np.uint64(24)) & np.uint64(0xFF)) * np.uint64(60)
+            + ((pairs >> np.uint64(48)) & np.uint64(0xFF))).astype(np.int32)
+    if gaps is None:
+        return pa.array(secs)
+    full, empty = gaps
+    every = np.zeros(len(full), np.int32)
+    every[full] = secs
+    return pa.array(every, mask=empty)
 
 
 # "HH:MM:SS" as a little-endian word; per lane, what takes 9 (a digit), 5 (a tens of minutes
@@ -1276,6 +1296,17 @@ def _fast_blocks(t: _Table, fields: tuple[str, ...],
                 return
             if len(batch):
                 yield batch
+
+
+def _encode_runs(column: Any) -> Any:
+    """``pc.dictionary_encode`` of a column whose equal values come in runs (stop_times' trip
+    ids, each trip's rows together): only the runs' first values are hashed, a thirtieth of
+    them on NYC subway, and the codes repeated over each run."""
+    runs = pc.run_end_encode(column)
+    heads = pc.dictionary_encode(runs.values)
+    lengths = np.diff(runs.run_ends.to_numpy(), prepend=0)
+    return pa.DictionaryArray.from_arrays(
+        pa.array(np.repeat(heads.indices.to_numpy(), lengths)), heads.dictionary)
 
 
 def _one_array(column: Any) -> Any:

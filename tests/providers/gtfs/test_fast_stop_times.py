@@ -97,3 +97,34 @@ def test_clean_real_feed_takes_the_fast_path(shared_data):
 def test_whitespace_is_what_str_strip_strips():
     assert set(adapter._PY_WHITESPACE) == {
         chr(c) for c in range(0x110000) if chr(c).isspace()}
+
+
+def test_times_of_eight_byte_texts_are_read_in_place():
+    import pyarrow as pa
+
+    texts = pa.array(["xx", "00:06:00", "25:30:59", "07:00:00"]).slice(1)
+    assert adapter._fast_times(texts, 3).to_pylist() == [360, 91859, 25200]
+    assert adapter._fast_times(pa.array(["00:60:00", "01:00:00"]), 2) is None
+    # Eight bytes a value on average, not each: "H:MM:SS" beside "HHH:MM:SS".
+    assert adapter._fast_times(pa.array(["1:00:00", "100:00:00"]), 2).to_pylist() == [
+        3600, 360000]
+
+
+@pytest.mark.parametrize("values", [
+    ["a b", " c", "d"], ["abc", "d\u00e9f "], ["x\u00a0", "y"], ["plain", "ids"], ["", ""]])
+def test_trim_strips_what_str_strip_strips(values):
+    import pyarrow as pa
+
+    assert adapter._trim(pa.array(values)).to_pylist() == [v.strip() for v in values]
+
+
+@pytest.mark.parametrize("values", [
+    ["T1", "T1", "T2", "T2", "T2", "T1", "T3"], ["T1"], [], ["a", "b", "a", "b"]])
+def test_run_encoding_is_dictionary_encoding(values):
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    for column in (pa.array(values, pa.string()), pa.array(["x", *values], pa.string()).slice(1)):
+        runs, hashed = adapter._encode_runs(column), pc.dictionary_encode(column)
+        assert runs.dictionary.equals(hashed.dictionary)
+        assert runs.indices.to_pylist() == hashed.indices.to_pylist()
