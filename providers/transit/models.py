@@ -22,6 +22,10 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import PER_STATEMENT_ON_POSTGRESQL, Base, BigIntPK, JSONDocument, UTCDateTime
 
+# Tables of packed arrays: rows up to a page wide stay whole in it, uncompressed (migration
+# 0011: the arrays do not compress, and moving them out of line cost every write and read).
+PACKED_ROWS_INLINE = {"postgresql_with": {"toast_tuple_target": 8160}}
+
 
 def _version_fk() -> sa.ForeignKey:
     # Checked once per statement on PostgreSQL (see app.db): an import inserts thousands of
@@ -139,6 +143,7 @@ class TransitPattern(Base):
     """
 
     __tablename__ = "transit_pattern"
+    __table_args__ = PACKED_ROWS_INLINE
 
     feed_version_id: Mapped[int] = mapped_column(BigIntPK, _version_fk(), primary_key=True)
     pattern_id: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
@@ -170,6 +175,7 @@ class TransitPatternStop(Base):
     __tablename__ = "transit_pattern_stop"
     __table_args__ = (
         sa.Index("ix_transit_pattern_stop_stop", "feed_version_id", "stop_id"),
+        PACKED_ROWS_INLINE,
     )
 
     feed_version_id: Mapped[int] = mapped_column(BigIntPK, _version_fk(), primary_key=True)
@@ -248,6 +254,7 @@ class TransitShape(Base):
     """
 
     __tablename__ = "transit_shape"
+    __table_args__ = PACKED_ROWS_INLINE
 
     feed_version_id: Mapped[int] = mapped_column(BigIntPK, _version_fk(), primary_key=True)
     shape_id: Mapped[str] = mapped_column(sa.Text, primary_key=True)

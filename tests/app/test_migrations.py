@@ -40,3 +40,20 @@ def test_every_key_left_out_of_the_comparison_has_its_triggers(app):
     for table in marked:
         assert {f"{table}_version_key_insert", f"{table}_version_key_update"} <= triggers, table
         assert f"DELETE FROM {table} WHERE" in cascade, table
+
+
+@pytest.mark.postgres_only
+def test_storage_parameters_of_the_models_are_the_databases(app):
+    """Alembic does not compare a table's storage parameters (``postgresql_with``): this does."""
+    import_all_models()
+    declared = {table.name: table.dialect_options["postgresql"]["with"]
+                for table in Base.metadata.tables.values()
+                if table.dialect_options["postgresql"]["with"]}
+    assert "transit_pattern_stop" in declared
+    with Database.state(app).engine.connect() as connection:
+        stored = dict(connection.exec_driver_sql(
+            "SELECT relname, reloptions FROM pg_class WHERE relname = ANY(%(names)s)",
+            {"names": list(declared)}).all())
+    for table, options in declared.items():
+        assert sorted(stored[table] or []) == sorted(
+            f"{key}={value}" for key, value in options.items()), table
