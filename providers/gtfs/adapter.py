@@ -1114,13 +1114,11 @@ def _digits_times(column: Any) -> Any:
     if layout is None:
         return None
     offsets, data = layout
-    if offsets[-1] - offsets[0] == 8 * (len(offsets) - 1):
-        # Every text eight bytes long (the usual case, HH:MM:SS throughout) when none is
-        # longer: the words are the data itself, read in place.
-        lengths = np.diff(offsets)
-        if lengths.max(initial=0) <= 8:
-            return _times_of_words(data[offsets[0]:offsets[-1]].view("<u8"), None)
     lengths = np.diff(offsets)
+    if (offsets[-1] - offsets[0] == 8 * len(lengths)) and lengths.max(initial=0) <= 8:
+        # Every text eight bytes long (the usual case, HH:MM:SS throughout; none longer, so
+        # none shorter): the words are the data itself, read in place.
+        return _times_of_words(data[offsets[0]:offsets[-1]].view("<u8"), None)
     empty = lengths == 0
     long = lengths == 8
     if not np.all(empty | long | (lengths == 7)):
@@ -1137,17 +1135,17 @@ def _digits_times(column: Any) -> Any:
     short = ~long[full]
     if short.any():  # "H:MM:SS": the byte before it becomes the hours' leading "0"
         words[short] = (words[short] & ~np.uint64(0xFF)) | np.uint64(0x30)
-    # Digits become 0-9 and colons 0; a lane past its limit (9, 5 for the tens of minutes
-    # and seconds, 0 for a colon) sets its high bit when its limit complement is added (no
-    # lane carries into the next unless its own high bit was set already).
     return _times_of_words(words, (full, empty))
 
 
 def _times_of_words(words: Any, gaps: tuple[Any, Any] | None) -> Any:
     """Seconds of ``HH:MM:SS`` words (``_digits_times``), None when one is anything else.
 
-    ``gaps``: (the values that have a word, the empty ones, null) when some are empty.
+    ``gaps``: when some texts are empty, (the texts that have a word, the empty ones: null).
     """
+    # Digits become 0-9 and colons 0; a lane past its limit (9, 5 for the tens of minutes
+    # and seconds, 0 for a colon) sets its high bit when its limit complement is added (no
+    # lane carries into the next unless its own high bit was set already).
     lanes = words ^ _TIME_PATTERN
     if ((lanes | (lanes + _TIME_LIMITS)) & _HIGH_BITS).any():
         return None
