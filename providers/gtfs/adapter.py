@@ -320,8 +320,7 @@ class _FeedParse:
     def _open(self, name: str, *, fast: bool = False) -> _Table | None:
         if not self.archive.has(name):
             return None
-        csv_file = (self.archive.open_blocks(name, self.report, self.block_bytes,
-                                             count_lines=name in _FAST_LINE_NUMBERS)
+        csv_file = (self.archive.open_blocks(name, self.report, self.block_bytes)
                     if fast else None) or self.archive.open_table(name, self.report)
         if csv_file is None:
             if name in CORE_FILES:
@@ -1068,9 +1067,6 @@ _UNPRINTABLE = np.ones(256, bool) if pa is not None else None
 if _UNPRINTABLE is not None:
     _UNPRINTABLE[33:128] = False
 SLOW_BATCH_ROWS = 10_000
-# Tables whose fast path needs its blocks' line numbers (stops keep each row's, for the later
-# checks that report by line); the others' are counted only if the row loop takes over.
-_FAST_LINE_NUMBERS = frozenset({"stops"})
 
 
 def _trim(column: Any) -> Any:

@@ -21,6 +21,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 from isal import isal_zlib
 
 from providers.base import FeedFormatError, ValidationReport
@@ -161,8 +162,7 @@ class GtfsArchive:
 
 
     def open_blocks(self, table: str, report: ValidationReport,
-                    block_bytes: int = FAST_BLOCK_BYTES, *, count_lines: bool = True
-                    ) -> CsvFile | None:
+                    block_bytes: int = FAST_BLOCK_BYTES) -> CsvFile | None:
         """``<table>.txt`` for the vectorised fast path, or None when its start is unusual.
 
         Only a simple header (one ASCII line, no quotes or NUL) qualifies; anything else (and
@@ -189,8 +189,7 @@ class GtfsArchive:
             return None
         header_row = next(csv.reader([line.decode("ascii")]))
         header = [h.strip().strip("\ufeff").lower() for h in header_row]
-        blocks = ByteBlocks(raw, first[end + 1:], 2, filename, report, block_bytes,
-                            count_lines=count_lines)
+        blocks = ByteBlocks(raw, first[end + 1:], 2, filename, report, block_bytes)
         return CsvFile(filename, header, blocks.rows(), blocks)
 
 
@@ -280,33 +279,19 @@ class ByteBlocks:
     ordinary row-by-row reader, see ``_rows``) reads on from it with the right line numbers.
     A caller that finds a problem in a clean block gives it back with ``give_back``.
 
-    Without ``count_lines`` the blocks' lines are counted only when a line number is needed
-    (``line``: the row reader's start), and ``next_block`` returns None for both numbers:
-    counting the line ends of NYC's stop_times costs 20 ms, for numbers that a clean feed
-    never needs.
+    A block is let go of once handed out: its lines are counted then (``_count_lines``), so
+    that the table never sits in memory whole, not even for line numbers.
     """
 
     def __init__(self, raw: Any, pending: bytes, line: int, filename: str,
-                 report: ValidationReport, block_bytes: int, *, count_lines: bool = True
-                 ) -> None:
+                 report: ValidationReport, block_bytes: int) -> None:
         self.raw = raw
         self.pending = pending
-        self._line = line
-        self.count_lines = count_lines
-        # Blocks handed out (in order) whose lines are not counted in _line yet.
-        self._uncounted: list[bytes] = []
+        self.line = line  # the line number of the first pending line
         self.filename = filename
         self.report = report
         self.block_bytes = block_bytes
         self.eof = False
-
-    @property
-    def line(self) -> int:
-        """The line number of the first pending line."""
-        if self._uncounted:
-            self._line += sum(block.count(b"\n") for block in self._uncounted)
-            self._uncounted.clear()
-        return self._line
 
     def _read(self) -> bytes:
         try:
@@ -317,7 +302,7 @@ class ByteBlocks:
             self.eof = True
         return data
 
-    def next_block(self) -> tuple[int | None, bytes, int | None] | None:
+    def next_block(self) -> tuple[int, bytes, int] | None:
         data = self.pending
         while not self.eof and b"\n" not in data:
             if len(data) > 4 * self.block_bytes:
@@ -331,22 +316,14 @@ class ByteBlocks:
             self.pending = data
             return None
         self.pending = data[cut:]
-        if not self.count_lines:
-            self._uncounted.append(block)
-            return None, block, None
-        start = self.line
-        lines = block.count(b"\n")
-        self._line = start + lines
+        start, lines = self.line, _count_lines(block)
+        self.line = start + lines
         return start, block, lines
 
-    def give_back(self, start: int | None, block: bytes, lines: int | None) -> None:
+    def give_back(self, start: int, block: bytes, lines: int) -> None:
         """Put the block ``next_block`` handed out last back in front, for ``rows``."""
         self.pending = block + self.pending
-        if start is None:
-            if self._uncounted.pop() is not block:
-                raise RuntimeError("blocks are given back in the reverse order of taking")
-        else:
-            self._line = start
+        self.line = start
 
     def rows(self) -> Iterator[tuple[int, list[str]]]:
         """Rows (with their line numbers) from where the blocks stopped to the end."""
@@ -379,6 +356,12 @@ class _Prefixed(io.RawIOBase):
         data = self.raw.read(len(buffer))
         buffer[:len(data)] = data
         return len(data)
+
+
+def _count_lines(block: bytes) -> int:
+    """The line ends in ``block``: a vectorised count, a quarter of ``bytes.count``'s time
+    (7 ms for NYC's 31 MB of stop_times), mostly without the GIL."""
+    return int(np.count_nonzero(np.frombuffer(block, np.uint8) == 10))
 
 
 def _clean_bytes(block: bytes) -> bool:

@@ -9,7 +9,7 @@ import zipfile
 
 import pytest
 
-from providers.base import FeedFormatError
+from providers.base import FeedFormatError, ValidationReport
 from providers.gtfs.adapter import GtfsAdapter
 from providers.gtfs.reader import GtfsArchive, InflatedMember
 from tests.providers.transit.factories import gtfs_zip
@@ -213,3 +213,16 @@ def test_mutated_real_tables_give_the_same_records_and_report_on_every_path(shar
         expected = drain(payload, fast=False)
         assert drain(payload) == expected
         assert drain(payload, block_bytes=3000) == expected
+
+
+def test_blocks_number_their_lines_and_rows_read_on_from_a_block_given_back():
+    archive = GtfsArchive(gtfs_zip({"stop_times.txt": STOP_TIMES}))
+    stop_times = archive.open_blocks("stop_times", ValidationReport(), block_bytes=64 << 10)
+    first = stop_times.blocks.next_block()
+    second = stop_times.blocks.next_block()
+    assert first[0] == 2  # the header is line 1
+    assert second[0] == first[0] + first[2] == first[0] + first[1].count(b"\n")
+    stop_times.blocks.give_back(*second)
+    line, row = next(iter(stop_times.rows))
+    assert line == second[0]
+    assert ",".join(row) + "\n" == second[1].decode()[:second[1].index(b"\n") + 1]
