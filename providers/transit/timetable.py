@@ -98,6 +98,16 @@ def _ints(column: Any, fill: int, dtype: Any) -> np.ndarray:
     return np.asarray(column).astype(dtype, copy=False)
 
 
+def _same_values(a: Any, b: Any) -> bool:
+    """Two Arrow columns over the very same buffers (one array under two names)."""
+    if a.num_chunks != 1 or b.num_chunks != 1:
+        return False
+    a, b = a.chunk(0), b.chunk(0)
+    return (a.type == b.type and a.offset == b.offset and len(a) == len(b)
+            and [x and x.address for x in a.buffers()] == [x and x.address
+                                                          for x in b.buffers()])
+
+
 class TimetableBuilder:
     """Collects stop_times batches as numpy columns, then groups them into patterns."""
 
@@ -132,9 +142,13 @@ class TimetableBuilder:
             if not batch.num_rows:
                 return
             c = batch.columns
+            arrivals = _ints(c[3], NO_TIME, np.int32)
+            # The adapter hands departures equal to arrivals as the same array: kept as one.
+            departures = (arrivals if _same_values(c[3], c[4])
+                          else _ints(c[4], NO_TIME, np.int32))
             columns = [self.trips.column(c[0]), _ints(c[1], 0, np.int32),
-                       self.stops.column(c[2]), _ints(c[3], NO_TIME, np.int32),
-                       _ints(c[4], NO_TIME, np.int32), self.headsigns.column(c[5]),
+                       self.stops.column(c[2]), arrivals, departures,
+                       self.headsigns.column(c[5]),
                        _ints(c[6], -1, np.int32), _ints(c[7], -1, np.int32),
                        _ints(c[8], np.nan, np.float64), _ints(c[9], -1, np.int32)]
         for store, column in zip(self.columns, columns, strict=True):
@@ -164,8 +178,7 @@ class TimetableBuilder:
         if not self.count:
             pattern_stops, no_patterns = self._empty()
             return pattern_stops, _returns(no_patterns)
-        trip, seq, stop, arr, dep, head, pick, drop, dist, point = (
-            np.concatenate(c) for c in self.columns)
+        trip, seq, stop, arr, dep, head, pick, drop, dist, point = _merged(self.columns)
         self.columns = []
         if (trip < 0).any():  # stop times of trips not given (the adapter never hands any)
             known = trip >= 0
@@ -188,13 +201,16 @@ class TimetableBuilder:
             edges = np.flatnonzero(trip[1:] != trip[:-1]) + 1
         starts = np.concatenate(([0], edges))
         ends = np.append(edges, n)
-        # A pattern is the exact byte string of its rows' (stop, sequence, headsign, types).
-        signature = np.empty((n, 5), np.int32)
-        signature[:, 0], signature[:, 1], signature[:, 2] = stop, seq, head
-        signature[:, 3], signature[:, 4] = pick, drop
+        # A pattern is the exact byte string of its rows' (stop, sequence, headsign, types);
+        # the columns with one value throughout (headsigns and types, as a rule) tell no two
+        # apart and are left out.
+        parts = [stop, seq, *(c for c in (head, pick, drop) if c.strides[0] and _varies(c))]
+        signature = np.empty((n, len(parts)), np.int32)
+        for i, part in enumerate(parts):
+            signature[:, i] = part
         raw = signature.tobytes()
         del signature
-        width = 5 * 4
+        width = len(parts) * 4
         patterns: dict[bytes, int] = {}
         run_pattern = []
         rep_start: list[int] = []
@@ -287,6 +303,51 @@ class TimetableBuilder:
             return patterns
 
         return pattern_stops, patterns_table
+
+
+def _merged(columns: list[list[np.ndarray]]) -> list[np.ndarray]:
+    """Each column's blocks as one array, each column's blocks let go of once merged.
+
+    A column with one value throughout (no headsigns, distances or timepoints, say) becomes a
+    read-only broadcast of it (no memory), and one whose blocks are all the previous column's
+    (departures equal to arrivals) that column itself.
+    """
+    merged: list[np.ndarray] = []
+    for i, blocks in enumerate(columns):
+        if merged and len(blocks) == len(columns[i - 1] or ()) and all(
+                a is b for a, b in zip(blocks, columns[i - 1] or (), strict=True)):
+            merged.append(merged[-1])
+        elif _one_value(blocks):
+            merged.append(np.broadcast_to(blocks[0][:1].copy(), (sum(map(len, blocks)),)))
+        else:
+            merged.append(np.concatenate(blocks))
+        if i:
+            columns[i - 1] = []
+    if columns:
+        columns[-1] = []
+    return merged
+
+
+def _one_value(blocks: list[np.ndarray]) -> bool:
+    """Every value of every block the same (NaN the same as NaN)."""
+    if not blocks or not len(blocks[0]):
+        return False
+    first = blocks[0][0]
+    return all(len(b) and not _varies(b) and (b[0] == first or (b[0] != b[0] and first != first))
+               for b in blocks)
+
+
+def _varies(values: np.ndarray) -> bool:
+    """More than one value in ``values`` (NaN counts as one value)."""
+    if not len(values):
+        return False
+    if values.dtype.kind == "f":
+        nan = np.isnan(values)
+        if nan.all():
+            return False
+        if nan.any():
+            return True
+    return bool(values.min() != values.max())
 
 
 PATTERN_STOP_FIELDS = ("pattern_id", "position", "stop_id", "stop_sequence", "pickup_type",

@@ -9,6 +9,7 @@ from providers.transit.records import PACKED_RECORDS
 from providers.transit.timetable import (
     ShapeBuilder,
     TimetableBuilder,
+    _merged,
     _sort_departures,
     unpack_shape,
 )
@@ -122,3 +123,46 @@ def test_shapes_pack_one_row_per_shape_in_sequence_order():
                          shapes[0]["dist_traveled"])
     assert first == [(2, 1.0, 2.0, 0.5), (5, 1.5, 2.5, None)]
     assert shapes[1]["point_count"] == 1
+
+
+def test_columns_of_one_value_merge_as_broadcasts_and_shared_blocks_as_one_array():
+    shared = [np.array([5, 6], np.int32), np.array([7], np.int32)]
+    columns = [
+        shared,
+        list(shared),  # the same blocks: departures equal to arrivals
+        [np.array([-1, -1], np.int32), np.array([-1], np.int32)],
+        [np.array([np.nan, np.nan]), np.array([np.nan])],
+        [np.array([0, 0], np.int32), np.array([1], np.int32)],
+        [np.array([np.nan, 2.0]), np.array([np.nan])],
+    ]
+    arrivals, departures, headsigns, distances, types, partial = _merged(columns)
+    assert arrivals.tolist() == [5, 6, 7]
+    assert departures is arrivals
+    assert headsigns.tolist() == [-1, -1, -1]
+    assert headsigns.strides == (0,)
+    assert np.isnan(distances).all()
+    assert distances.shape == (3,)
+    assert distances.strides == (0,)
+    assert types.tolist() == [0, 0, 1]
+    assert types.strides == (4,)
+    assert np.isnan(partial[[0, 2]]).all()
+    assert partial[1] == 2.0
+    assert columns == [[]] * 6  # every block let go of
+
+
+def test_packing_takes_departures_equal_to_arrivals_as_one_array_from_arrow():
+    arrival = pa.array([600, 660, 600, 660], pa.int32())
+    batch = pa.table([pa.array(["A", "A", "B", "B"]).dictionary_encode(),
+                      pa.array([1, 2, 1, 2], pa.int32()), pa.array(["x", "y", "x", "y"]),
+                      arrival, arrival, pa.nulls(4, pa.string()), pa.nulls(4, pa.int16()),
+                      pa.nulls(4, pa.int16()), pa.nulls(4, pa.float64()),
+                      pa.nulls(4, pa.int16())],
+                     names=list(PACKED_RECORDS["stop_times"]))
+    builder = TimetableBuilder(TRIPS)
+    builder.add(batch)
+    assert builder.columns[4][0] is builder.columns[3][0]
+    pattern_stops, patterns = builder.build()
+    assert pattern_stops.num_rows == 2
+    assert patterns.num_rows == 1
+    assert departures(pattern_stops, 0) == ([600, 600], [0, 1])
+    assert patterns.column("dwell_secs").null_count == 1
