@@ -4,8 +4,17 @@ from __future__ import annotations
 
 import numpy as np
 import pyarrow as pa
+import pytest
 
 from providers.transit.records import PACKED_RECORDS
+from providers.transit.store import (
+    _HEAP_KEPT_MMAP_THRESHOLD,
+    _HEAP_KEPT_TRIM_THRESHOLD,
+    _M_MMAP_THRESHOLD,
+    _M_TRIM_THRESHOLD,
+    _glibc,
+    _heap_kept,
+)
 from providers.transit.timetable import (
     ShapeBuilder,
     TimetableBuilder,
@@ -166,3 +175,42 @@ def test_packing_takes_departures_equal_to_arrivals_as_one_array_from_arrow():
     assert patterns.num_rows == 1
     assert departures(pattern_stops, 0) == ([600, 600], [0, 1])
     assert patterns.column("dwell_secs").null_count == 1
+
+
+class RecordingLibc:
+    """Records the allocator calls ``_heap_kept`` makes (the real ones change the process)."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple] = []
+
+    def mallopt(self, parameter: int, value: int) -> int:
+        self.calls.append(("mallopt", parameter, value))
+        return 1
+
+    def malloc_trim(self, pad: int) -> int:
+        self.calls.append(("malloc_trim", pad))
+        return 1
+
+
+def test_imports_at_once_keep_the_heap_until_the_last_one_ends():
+    libc = RecordingLibc()
+    with _heap_kept(libc):
+        with _heap_kept(libc):
+            assert [call[0] for call in libc.calls] == ["mallopt", "mallopt"]
+        assert len(libc.calls) == 2  # the other import still runs
+    kept, restored = libc.calls[:2], libc.calls[2:]
+    assert {value for _, _, value in kept} == {32 << 20, 1 << 30}
+    assert restored == [("mallopt", -3, 128 << 10), ("mallopt", -1, 128 << 10),
+                        ("malloc_trim", 0)]
+
+
+def test_glibc_takes_the_kept_heap_thresholds():
+    libc = _glibc()
+    if libc is None:
+        pytest.skip("not glibc: the heap is left as it is")
+    try:  # mallopt answers 1 for a value it takes, 0 for one out of its range
+        assert libc.mallopt(_M_MMAP_THRESHOLD, _HEAP_KEPT_MMAP_THRESHOLD) == 1
+        assert libc.mallopt(_M_TRIM_THRESHOLD, _HEAP_KEPT_TRIM_THRESHOLD) == 1
+    finally:
+        with _heap_kept():
+            pass  # and gives them back
