@@ -195,3 +195,17 @@ def test_trip_fields_are_stored_exactly_as_the_feed_gives_them(session):
     assert stored["T_FREQ"].frequency_based is True
     assert stored["T1"].frequency_based is False
     assert sorted(trip.trip_index for trip in stored.values()) == [0, 1, 2, 3]
+
+
+@pytest.mark.postgres_only
+def test_an_import_leaves_statistics_on_the_columns_queries_filter_on(session):
+    import_gtfs_bytes(session, gtfs_zip())
+    analyzed = {tuple(row) for row in session.execute(sa.text(
+        "SELECT tablename, attname FROM pg_stats WHERE tablename IN "
+        "('transit_trip', 'transit_pattern_stop', 'transit_stop')"))}
+    assert {("transit_trip", "trip_id"), ("transit_trip", "trip_index"),
+            ("transit_pattern_stop", "stop_id"), ("transit_pattern_stop", "pattern_id"),
+            ("transit_stop", "lat")} <= analyzed
+    # Texts and numbers no query filters on: no statistics spent on them.
+    assert ("transit_trip", "headsign") not in analyzed
+    assert ("transit_pattern_stop", "stop_sequence") not in analyzed
