@@ -232,12 +232,16 @@ class TimetableBuilder:
         rep_rows = np.repeat(rep, lengths) + position
         # Every row's pattern stop, and the departures sorted per pattern stop.
         run_lengths = ends - starts
-        row_run = np.repeat(np.arange(len(starts)), run_lengths)
-        row_ps = offsets[run_pattern_arr[row_run]] + (np.arange(n) - starts[row_run])
-        del row_run
-        timed = np.flatnonzero(dep != NO_TIME)
-        ps_sorted, dep_sorted, trips_sorted = _sort_departures(
-            row_ps[timed], dep[timed], trip[timed], total, n_trips)
+        # Row r of run k is pattern stop offsets[pattern of k] + (r - starts[k]).
+        row_ps = np.repeat(offsets[run_pattern_arr] - starts, run_lengths)
+        row_ps += np.arange(n)
+        timed = dep != NO_TIME
+        if timed.all():  # the usual case: no row to leave out
+            ps_sorted, dep_sorted, trips_sorted = _sort_departures(row_ps, dep, trip, total,
+                                                                   n_trips)
+        else:
+            ps_sorted, dep_sorted, trips_sorted = _sort_departures(
+                row_ps[timed], dep[timed], trip[timed], total, n_trips)
         del row_ps, timed
         counts = np.bincount(ps_sorted, minlength=total)
         bounds = np.concatenate(([0], np.cumsum(counts))).astype(np.int32) * 4
@@ -421,8 +425,11 @@ def _sort_departures(pattern_stops: np.ndarray, departures: np.ndarray, trips: n
             max(1, int(departures.max(initial=0)).bit_length()),
             max(1, int(n_trips - 1).bit_length())]
     if sum(bits) <= 63:
-        packed = ((pattern_stops.astype(np.int64) << (bits[1] + bits[2]))
-                  | (departures.astype(np.int64) << bits[2]) | trips.astype(np.int64))
+        packed = pattern_stops.astype(np.int64)  # a copy: the arguments stay as they are
+        packed <<= bits[1]
+        packed |= departures
+        packed <<= bits[2]
+        packed |= trips
         packed.sort()
         mask = (1 << bits[2]) - 1
         trips = (packed & mask).astype(np.int32)
