@@ -272,7 +272,10 @@ def _glibc() -> Any:
     """The C library when it is glibc (its ``mallopt`` and ``malloc_trim``), else None."""
     import ctypes
 
-    libc = ctypes.CDLL(None)
+    try:
+        libc = ctypes.CDLL(None)
+    except (OSError, TypeError):  # no process-wide symbol lookup (Windows)
+        return None
     if not hasattr(libc, "gnu_get_libc_version"):
         return None
     libc.mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
