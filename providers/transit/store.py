@@ -44,8 +44,9 @@ TRIP_SCHEMA = pa.schema(list(zip(RECORD_TABLES["trips"][1], (
 KEY_LOOKUP_ONLY = frozenset({"transit_agency", "transit_feed_info", "transit_transfer",
                              "transit_pattern", "transit_shape"})
 # Of the big tables, the columns queries filter or join on (``providers.transit.queries``,
-# ``timetable``): the only statistics a plan uses. Skipping the others (the packed arrays,
-# the texts) makes their ANALYZE a third to a half cheaper (NYC: 17 -> 9 ms, 11 -> 5 ms).
+# ``timetable``): the only statistics a plan uses. Skipping the others (texts and numbers
+# nothing filters on; the packed arrays have none, migration 0008) makes their ANALYZE a third
+# to a half cheaper (NYC: pattern stops 13-19 -> 9-13 ms, trips 11-17 -> 5-8 ms).
 ANALYZED_COLUMNS = {
     "transit_trip": ("feed_version_id", "trip_id", "trip_index"),
     "transit_pattern_stop": ("feed_version_id", "stop_id", "pattern_id"),
@@ -240,11 +241,13 @@ def _heap_kept(libc: Any = None) -> Iterator[None]:
 
     The import allocates and frees blocks of a few MB by the hundred (inflated text, numpy
     columns). By default glibc maps each big one afresh and unmaps it when freed, or trims the
-    heap under it, so the next one faults in zeroed pages again: on NYC subway a third of the
-    import's CPU time was the kernel's (33,000 page faults). Kept, they are reused: 21,000
-    faults, and about 100 ms less CPU. Afterwards the defaults are back and the free memory is
-    returned (``malloc_trim``). Imports running at once share one setting: the last to end
-    restores the defaults. Other C libraries: nothing changes (``libc``: for tests).
+    heap under it, so the next one faults in zeroed pages again: on NYC subway a quarter of
+    the import's CPU time was the kernel's (33,000 page faults). Kept, they are reused: 22,000
+    faults, and about 50 ms less CPU (medians of 12 imports each). Setting only one of the two
+    is worse than neither (it ends glibc's own adjustment of the other). Afterwards the
+    defaults are back and the free memory is returned (``malloc_trim``, 2 ms). Imports
+    running at once share one setting: the last to end restores the defaults. Other C
+    libraries: nothing changes (``libc``: for tests).
     """
     global _heap_users
     libc = libc or _glibc()
