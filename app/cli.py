@@ -25,7 +25,38 @@ def _create_app() -> Any:
     return create_app()
 
 
-@click.group(cls=FlaskGroup, create_app=_create_app, add_default_commands=False,
+class _MobiHubGroup(FlaskGroup):
+    """The command group: a database the commands cannot use is a readable error, exit 1."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        import sqlalchemy as sa
+
+        try:
+            return super().invoke(ctx)
+        except (sa.exc.OperationalError, sa.exc.ProgrammingError) as exc:
+            problem = database_problem(exc)
+            if problem is None:
+                raise
+            fail(problem)
+
+
+def database_problem(exc: Exception) -> str | None:
+    """What an operator should hear about a database error a command ran into, or None when
+    it is not one of the database's own state (a bug in the command: its traceback stays)."""
+    text = str(getattr(exc, "orig", exc)).strip()
+    first = text.splitlines()[0] if text else type(exc).__name__
+    # SQLite: "no such table"; PostgreSQL: undefined table (SQLSTATE 42P01) or column (42703).
+    sqlstate = getattr(getattr(exc, "orig", None), "sqlstate", None)
+    if "no such table" in text or "no such column" in text or sqlstate in ("42P01", "42703"):
+        return (f"the database is not set up for this version of MobiHub ({first}); "
+                "run `mobihub db upgrade` first")
+    if getattr(exc, "connection_invalidated", False) or (sqlstate is None and (
+            "connect" in text or "unable to open database" in text)):
+        return f"cannot use the database: {first}"
+    return None
+
+
+@click.group(cls=_MobiHubGroup, create_app=_create_app, add_default_commands=False,
              add_version_option=False, load_dotenv=False, set_debug_flag=False)
 def cli() -> None:
     """MobiHub: open mobility services marketplace."""
