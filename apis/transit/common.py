@@ -48,4 +48,5 @@ class PageQuerySchema(ma.Schema):
 
     limit = ma.fields.Integer(load_default=50, validate=ma.validate.Range(1, 200))
     cursor = ma.fields.String(load_default=None, metadata={
-        "description": "Opaque cursor from the previous page's next_cursor."})
+        "description": "Opaque cursor from the previous page's next_cursor, sent with the "
+                       "same filters (another filter is a 400 invalid-cursor)."})

@@ -126,7 +126,7 @@ def search_facilities(session: Session, live: Any, search: FacilitySearch) -> di
 def _search_facilities(connection: sa.Connection, live: Any, search: FacilitySearch
                        ) -> dict[str, Any]:
     now = search.now or datetime.now().astimezone()
-    after = decode_cursor(search.cursor, {"i": int}, {"d": float})
+    after = decode_cursor(search.cursor, {"i": int}, {"d": float}, query=_filters(search))
     params: dict[str, Any] = {}
     cells = None
     if search.near:
@@ -161,7 +161,7 @@ def _search_facilities(connection: sa.Connection, live: Any, search: FacilitySea
         page = page[:search.limit]
         items = _facility_items(live, [rows_by_id[i] for i, _ in page], now,
                                 search.stale_after, readings)
-        return _facility_page(items, page, more)
+        return _facility_page(items, page, more, search)
     timezones = version_timezones(connection) if search.open_at is not None else None
     if search.near:
         rows = connection.execute(_facility_query(*filters), params).all()
@@ -193,11 +193,19 @@ def _search_facilities(connection: sa.Connection, live: Any, search: FacilitySea
     page = page[:search.limit]
     items = _load_facilities(connection, live, [i for i, _ in page], now, search.stale_after,
                              readings)
-    return _facility_page(items, page, more)
+    return _facility_page(items, page, more, search)
+
+
+def _filters(search: FacilitySearch) -> dict[str, Any]:
+    """The filters a search's cursors are tied to (not its page size or clock)."""
+    return {"lat": search.lat, "lon": search.lon, "radius": search.radius, "bbox": search.bbox,
+            "kinds": sorted(search.kinds), "provider": search.provider,
+            "min_free": search.min_free, "ev_charging": search.ev_charging,
+            "open_at": search.open_at}
 
 
 def _facility_page(items: list[dict[str, Any]], page: list[tuple[int, float | None]],
-                   more: bool) -> dict[str, Any]:
+                   more: bool, search: FacilitySearch) -> dict[str, Any]:
     for item, (_, distance) in zip(items, page, strict=True):
         if distance is not None:
             item["distance_m"] = round(distance, 1)
@@ -207,7 +215,7 @@ def _facility_page(items: list[dict[str, Any]], page: list[tuple[int, float | No
         position: dict[str, Any] = {"i": last_id}
         if last_distance is not None:
             position["d"] = last_distance
-        next_cursor = encode_cursor(position)
+        next_cursor = encode_cursor(position, _filters(search))
     return {"items": items, "next_cursor": next_cursor}
 
 
@@ -716,7 +724,7 @@ def zones_in_bbox(session: Session, bbox: tuple[float, float, float, float], *, 
                   cursor: str | None) -> dict[str, Any]:
     """Zones whose bounding box meets ``bbox`` (min_lon, min_lat, max_lon, max_lat)."""
     min_lon, min_lat, max_lon, max_lat = bbox
-    after = decode_cursor(cursor, {"i": int}).get("i", 0)
+    after = decode_cursor(cursor, {"i": int}, query={"bbox": bbox}).get("i", 0)
     ids = session.scalars(
         sa.select(ParkingZone.id)
         .where((ParkingZone.feed_version_id + 0).in_(active_version_ids()),
@@ -730,7 +738,8 @@ def zones_in_bbox(session: Session, bbox: tuple[float, float, float, float], *, 
     more = len(ids) > limit
     ids = list(ids[:limit])
     return {"items": _load_zones(session, ids),
-            "next_cursor": encode_cursor({"i": ids[-1]}) if more and ids else None}
+            "next_cursor": encode_cursor({"i": ids[-1]}, {"bbox": bbox}) if more and ids
+            else None}
 
 
 def _load_zones(session: Session, ids: list[int]) -> list[dict[str, Any]]:

@@ -113,7 +113,9 @@ def list_stops(session: Session, *, lat: float | None = None, lon: float | None 
     """Stops near a point (sorted by distance), in a box, or by name, one page at a time."""
     feeds = {f.version_id: f.provider for f in active_feeds(session)}
     near = lat is not None and lon is not None
-    position = decode_cursor(cursor, {"offset": int} if near else {"after": int})
+    filters = {"lat": lat, "lon": lon, "radius": radius if near else None, "bbox": bbox, "q": q}
+    position = decode_cursor(cursor, {"offset": int} if near else {"after": int},
+                             query=filters)
     if not feeds:
         return {"items": [], "next_cursor": None}
     query = sa.select(TransitStop).where(TransitStop.feed_version_id.in_(feeds))
@@ -143,7 +145,7 @@ def list_stops(session: Session, *, lat: float | None = None, lon: float | None 
         more = offset + limit < len(found)
         return {
             "items": [_stop_dict(s, feeds[s.feed_version_id], d) for d, _, s in page],
-            "next_cursor": encode_cursor({"offset": offset + limit}) if more else None,
+            "next_cursor": encode_cursor({"offset": offset + limit}, filters) if more else None,
         }
     after = position.get("after", 0)
     stops = session.scalars(
@@ -152,7 +154,7 @@ def list_stops(session: Session, *, lat: float | None = None, lon: float | None 
     stops = stops[:limit]
     return {
         "items": [_stop_dict(s, feeds[s.feed_version_id]) for s in stops],
-        "next_cursor": encode_cursor({"after": stops[-1].id}) if more else None,
+        "next_cursor": encode_cursor({"after": stops[-1].id}, filters) if more else None,
     }
 
 
@@ -600,7 +602,8 @@ def list_routes(session: Session, *, route_type: int | None = None, limit: int =
                 cursor: str | None = None) -> dict[str, Any]:
     """Routes of every active feed, ordered by provider and route id."""
     feeds = {f.version_id: f.provider for f in active_feeds(session)}
-    position = decode_cursor(cursor, {"v": int, "r": str})
+    filters = {"route_type": route_type}
+    position = decode_cursor(cursor, {"v": int, "r": str}, query=filters)
     if not feeds:
         return {"items": [], "next_cursor": None}
     query = sa.select(TransitRoute).where(TransitRoute.feed_version_id.in_(feeds))
@@ -617,7 +620,7 @@ def list_routes(session: Session, *, route_type: int | None = None, limit: int =
     return {
         "items": [_route_dict(r, feeds[r.feed_version_id]) for r in routes],
         "next_cursor": encode_cursor({"v": routes[-1].feed_version_id,
-                                      "r": routes[-1].route_id}) if more else None,
+                                      "r": routes[-1].route_id}, filters) if more else None,
     }
 
 

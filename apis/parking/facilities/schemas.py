@@ -53,7 +53,9 @@ class FacilitySearchQuerySchema(ma.Schema):
     open_at = ma.fields.AwareDateTime(metadata={
         "description": "Only facilities known to be open at this time (ISO 8601 with offset)"})
     limit = ma.fields.Integer(load_default=20, validate=ma.validate.Range(1, 100))
-    cursor = ma.fields.String(metadata={"description": "next_cursor of the previous page"})
+    cursor = ma.fields.String(metadata={
+        "description": "next_cursor of the previous page, sent with the same filters (another "
+                       "filter is a 400 invalid-cursor)"})
 
     @ma.validates_schema
     def _near_needs_both(self, data: dict[str, Any], **_: Any) -> None:

@@ -16,7 +16,9 @@ class ZoneQuerySchema(ma.Schema):
     lon = ma.fields.Float(validate=ma.validate.Range(-180, 180))
     bbox = BBoxField(metadata={"description": "min_lon,min_lat,max_lon,max_lat"})
     limit = ma.fields.Integer(load_default=100, validate=ma.validate.Range(1, 500))
-    cursor = ma.fields.String()
+    cursor = ma.fields.String(metadata={
+        "description": "next_cursor of the previous page, sent with the same bbox (another is "
+                       "a 400 invalid-cursor)"})
 
     @ma.validates_schema
     def _point_or_box(self, data: dict[str, Any], **_: Any) -> None:

@@ -184,6 +184,25 @@ def test_bad_queries_are_422_naming_the_field(api_client, headers, query, field)
     assert field in {e["field"].split(".")[0] for e in response.get_json()["errors"]}
 
 
+@pytest.mark.parametrize(("query", "other"), [
+    ("lat=50&lon=7&radius=5000", "lat=50&lon=7&radius=4000"),
+    ("provider=testcity", "provider=testcity&ev_charging=true"),
+    ("kind=garage,underground", "kind=garage"),
+])
+def test_a_cursor_sent_back_with_other_filters_is_a_400_problem(api_client, headers, session,
+                                                                 redis, query, other):
+    import_lots(session, redis, [lot(f"l{i}", 50.0 + i * 0.0001, 7.0, kind="garage")
+                                 for i in range(5)])
+    cursor = api_client.get(f"{URL}?{query}&limit=2", headers=headers).get_json()["next_cursor"]
+    assert cursor is not None
+    same = api_client.get(f"{URL}?{query}&limit=2&cursor={cursor}", headers=headers)
+    assert same.status_code == 200
+    response = api_client.get(f"{URL}?{other}&limit=2&cursor={cursor}", headers=headers)
+    assert response.status_code == 400
+    assert response.get_json()["type"].endswith("/invalid-cursor")
+    assert "other filters" in response.get_json()["detail"]
+
+
 def test_unknown_facility_and_bad_cursor_are_problems(api_client, headers):
     missing = api_client.get(f"{URL}/nobody:1", headers=headers)
     assert missing.status_code == 404

@@ -130,3 +130,18 @@ def test_quote_problems(api_client, headers, session, redis):
     missing = api_client.get(f"/parking/v1/quote?facility=testcity:nope{times}",
                              headers=headers)
     assert missing.status_code == 404
+
+
+def test_a_zone_cursor_sent_back_with_another_bbox_is_a_400_problem(api_client, headers,
+                                                                      session, redis,
+                                                                      shared_data):
+    import_file(session, redis, shared_data / "parking/csv/friedrichshafen_easypark.csv",
+                provider="Friedrichshafen", format_name="csv",
+                mapping_name="friedrichshafen_easypark")
+    url = "/parking/v1/zones?bbox=9.40,47.60,9.60,47.70&limit=5"
+    cursor = api_client.get(url, headers=headers).get_json()["next_cursor"]
+    assert api_client.get(f"{url}&cursor={cursor}", headers=headers).status_code == 200
+    other = api_client.get(f"/parking/v1/zones?bbox=9.40,47.60,9.50,47.70&limit=5"
+                           f"&cursor={cursor}", headers=headers)
+    assert other.status_code == 400
+    assert other.get_json()["type"].endswith("/invalid-cursor")

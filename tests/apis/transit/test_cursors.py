@@ -10,6 +10,8 @@ import pytest
 from tests.providers.transit.factories import gtfs_zip, import_gtfs_bytes
 
 STOPS_NEAR = "/transit/v1/stops?lat=40.75&lon=-73.99&radius=5000"
+TWO_ROUTES = ("route_id,agency_id,route_short_name,route_long_name,route_type\n"
+              "R1,AG,1,Alpha - Bravo,3\nR2,AG,2,Bravo - Alpha,3\n")
 
 
 def forged(data: object) -> str:
@@ -62,3 +64,22 @@ def test_a_tampered_cursor_is_a_400_problem_not_a_500(api_client, network, path,
     assert response.status_code == 400
     assert response.mimetype == "application/problem+json"
     assert response.get_json()["type"] == "https://mobihub.eu/problems/invalid-cursor"
+
+
+@pytest.mark.parametrize(("path", "other"), [
+    (STOPS_NEAR + "&limit=1", STOPS_NEAR.replace("radius=5000", "radius=4000")),
+    ("/transit/v1/stops?limit=1", "/transit/v1/stops?q=a"),
+    ("/transit/v1/stops?q=a&limit=1", "/transit/v1/stops?q=b"),
+    ("/transit/v1/routes?limit=1", "/transit/v1/routes?type=3"),
+])
+def test_a_cursor_sent_back_with_other_filters_is_a_400_problem(api_client, session, path,
+                                                                 other):
+    import_gtfs_bytes(session, gtfs_zip({"routes.txt": TWO_ROUTES}))
+    cursor = api_client.get(path).get_json()["next_cursor"]
+    assert cursor is not None
+    joiner = "&" if "?" in other else "?"
+    assert api_client.get(f"{path}&cursor={cursor}").status_code == 200  # same filters
+    response = api_client.get(f"{other}{joiner}limit=1&cursor={cursor}")
+    assert response.status_code == 400
+    assert response.get_json()["type"] == "https://mobihub.eu/problems/invalid-cursor"
+    assert "other filters" in response.get_json()["detail"]
