@@ -308,7 +308,9 @@ class ByteBlocks:
             if len(data) > 4 * self.block_bytes:
                 return None  # no line end in sight: the row reader copes
             data += self._read()
-        if not self.eof and len(data) < self.block_bytes:
+        if not self.eof and len(data) < self.block_bytes // 2:
+            # Topped up when what is pending is a line's tail, not when it is a block already
+            # (the first, read with the header): a double block costs Arrow more than twice.
             data += self._read()
         cut = len(data) if self.eof else data.rfind(b"\n") + 1
         block = data[:cut]
