@@ -879,11 +879,9 @@ class _FeedParse:
         stops_used = stop.dictionary.to_pylist()
         if not (self.trip_service.keys() >= set(names) and self.stop_ids.issuperset(stops_used)):
             return None
-        seq_text = columns["stop_sequence"]
-        if not (pc.all(pc.ascii_is_decimal(seq_text)).as_py()
-                and pc.max(pc.binary_length(seq_text)).as_py() <= 9):
+        seq = _fast_sequence(columns["stop_sequence"])
+        if seq is None:
             return None
-        seq = pc.cast(seq_text, pa.int32())
         arrival_text, departure_text = columns.get("arrival_time"), columns.get("departure_time")
         arrival = _fast_times(arrival_text, n)
         if (arrival_text is not None and departure_text is not None
@@ -905,19 +903,25 @@ class _FeedParse:
         # Duplicate (trip, sequence) pairs: within the block and against earlier blocks.
         seqs = seq.to_numpy()
         codes = encoded.indices.to_numpy()
-        if not _take_new_sequences(st.fast_seqs, codes, names, seqs):
+        in_order = _in_order(codes, seqs)
+        if not _take_new_sequences(st.fast_seqs, codes, names, seqs, in_order=in_order):
             return None
         # Runs of rows of one trip (as the row loop sees them): the first and last stop of
         # each, by sequence, must have a time.
         has = pc.is_valid(departure).to_numpy(zero_copy_only=False)
-        run_id = np.concatenate(([0], np.cumsum(codes[1:] != codes[:-1])))
-        by_run = np.argsort((run_id.astype(np.int64) << 32) | seqs.astype(np.int64),
-                            kind="stable")
-        run_sorted = run_id[by_run]
-        edges = np.flatnonzero(run_sorted[1:] != run_sorted[:-1])
-        lows = by_run[np.concatenate(([0], edges + 1))]
-        highs = by_run[np.append(edges, n - 1)]
-        run_trips = [names[c] for c in codes[lows].tolist()]
+        if in_order:  # a run per trip, in names' order, by rising sequence already
+            lows = np.concatenate(([0], np.flatnonzero(codes[1:] != codes[:-1]) + 1))
+            highs = np.append(lows[1:] - 1, n - 1)
+            run_trips = names
+        else:
+            run_id = np.concatenate(([0], np.cumsum(codes[1:] != codes[:-1])))
+            by_run = np.argsort((run_id.astype(np.int64) << 32) | seqs.astype(np.int64),
+                                kind="stable")
+            run_sorted = run_id[by_run]
+            edges = np.flatnonzero(run_sorted[1:] != run_sorted[:-1])
+            lows = by_run[np.concatenate(([0], edges + 1))]
+            highs = by_run[np.append(edges, n - 1)]
+            run_trips = [names[c] for c in codes[lows].tolist()]
         has_low, has_high = has[lows], has[highs]
         first = 0
         if run_trips[0] == st.current:  # only the first run can go on with the open trip
@@ -941,12 +945,7 @@ class _FeedParse:
         st.trips_with_times.update(names)
         self.used_stops.update(stops_used)
         head = columns.get("stop_headsign")
-        if head is None:
-            head = pa.nulls(n, pa.string())
-        else:
-            head = _trim(head)
-            head = pc.if_else(pc.equal(pc.binary_length(head), 0),
-                              pa.scalar(None, pa.string()), head)
+        head = pa.nulls(n, pa.string()) if head is None else _null_if_empty(head)
         return pa.table([encoded, seq, stop, arrival, departure, head, ints[0], ints[1], dist,
                          ints[2]], names=[name for name, _ in _FAST_SCHEMA])
 
@@ -1184,6 +1183,26 @@ def _fast_times(column: Any, n: int) -> Any:
     return pc.take(secs, encoded.indices)
 
 
+def _fast_sequence(column: Any) -> Any:
+    """Texts of one to nine ASCII digits (a sequence number) as int32; None when one is not.
+
+    Checked on the bytes: one pass over them, instead of Arrow's per-value ``ascii_is_decimal``.
+    """
+    layout = _text_layout(column)
+    if layout is None:
+        if not (pc.all(pc.ascii_is_decimal(column)).as_py()
+                and pc.max(pc.binary_length(column)).as_py() <= 9):
+            return None
+    else:
+        offsets, data = layout
+        lengths = np.diff(offsets)
+        if len(lengths) and (lengths.min() < 1 or lengths.max() > 9):
+            return None
+        if np.any(data[offsets[0]:offsets[-1]] - np.uint8(48) > 9):
+            return None
+    return pc.cast(column, pa.int32())
+
+
 def _fast_small_int(column: Any, n: int) -> Any:
     """``_small_int`` column-wise: digits as numbers, other ASCII as null; None otherwise."""
     if column is None:
@@ -1193,6 +1212,10 @@ def _fast_small_int(column: Any, n: int) -> Any:
         # The usual case: every text one character (or none); a digit is its value, any
         # other character (a space) null, as _small_int makes of it.
         offsets, data = layout
+        if offsets[-1] - offsets[0] == n:  # one character each: the bytes in a row
+            values = data[offsets[0]:offsets[-1]].astype(np.int16) - 48
+            bad = (values < 0) | (values > 9)
+            return pa.array(values, mask=bad if bad.any() else None)
         if np.all(np.diff(offsets) <= 1):
             one = np.diff(offsets) == 1
             values = np.full(len(one), -1, np.int16)
@@ -1221,8 +1244,7 @@ def _fast_float(column: Any, n: int) -> Any:
         lo, hi = int(offsets[text.offset]), int(offsets[text.offset + len(text)])
         if memoryview(buffer)[lo:hi].tobytes().translate(None, _FLOAT_BYTES):
             return None
-    text = pc.if_else(pc.equal(pc.binary_length(text), 0), pa.scalar(None, pa.string()), text)
-    return pc.cast(text, pa.float64())
+    return pc.cast(_empty_as_null(text), pa.float64())
 
 
 def _fast_blocks(t: _Table, fields: tuple[str, ...],
@@ -1308,33 +1330,50 @@ def _one_array(column: Any) -> Any:
     return column.chunk(0) if column.num_chunks == 1 else column.combine_chunks()
 
 
+def _in_order(codes: Any, seqs: Any) -> bool:
+    """Whether the rows come by (id, sequence) with no pair twice: each id's rows together, by
+    rising sequence (the usual block). Then the codes (first-seen order) rise by one at each new
+    id, and nothing needs sorting."""
+    key = (codes.astype(np.int64) << 32) | seqs.astype(np.int64)
+    return bool(np.all(key[1:] > key[:-1]))
+
+
 def _take_new_sequences(taken: dict[str, range | frozenset[int]], codes: Any, names: list[str],
-                        seqs: Any) -> bool:
+                        seqs: Any, *, in_order: bool | None = None) -> bool:
     """Record a block's (id, sequence) pairs in ``taken``; False (nothing recorded) on a repeat.
 
-    ``codes`` index ``names`` (the ids); a repeat is a pair twice in the block or one an
-    earlier block took. Per id, ``taken`` keeps a range while its sequences are consecutive.
+    ``codes`` index ``names`` (the ids, in the order first seen); a repeat is a pair twice in
+    the block or one an earlier block took. Per id, ``taken`` keeps a range while its sequences
+    are consecutive. ``in_order``: ``_in_order(codes, seqs)``, when the caller has it.
     """
     n = len(seqs)
     if not n:
         return True
-    # Sorted by (id, sequence), stably: one key, so blocks already in that order (the usual
-    # case) cost one pass of a merge sort instead of a two-key lexsort.
-    order = np.argsort((codes.astype(np.int64) << 32) | seqs.astype(np.int64), kind="stable")
-    codes_sorted, seqs_sorted = codes[order], seqs[order]
-    same = codes_sorted[1:] == codes_sorted[:-1]
-    if np.any(same & (seqs_sorted[1:] == seqs_sorted[:-1])):
-        return False
-    starts = np.concatenate(([0], np.flatnonzero(~same) + 1))
+    if in_order is None:
+        in_order = _in_order(codes, seqs)
+    if in_order:  # no sort, no repeat within the block, one group per id in names' order
+        codes_sorted, seqs_sorted = codes, seqs
+        starts = np.concatenate(([0], np.flatnonzero(codes[1:] != codes[:-1]) + 1))
+        keys = names
+    else:
+        # Sorted by (id, sequence), stably: one key, so a merge sort's single pass when the
+        # block is nearly in order.
+        order = np.argsort((codes.astype(np.int64) << 32) | seqs.astype(np.int64),
+                           kind="stable")
+        codes_sorted, seqs_sorted = codes[order], seqs[order]
+        same = codes_sorted[1:] == codes_sorted[:-1]
+        if np.any(same & (seqs_sorted[1:] == seqs_sorted[:-1])):
+            return False
+        starts = np.concatenate(([0], np.flatnonzero(~same) + 1))
+        keys = [names[c] for c in codes_sorted[starts].tolist()]
     ends = np.append(starts[1:], n)
     lows, highs = seqs_sorted[starts], seqs_sorted[ends - 1]
-    keys = [names[c] for c in codes_sorted[starts].tolist()]
-    # Ids earlier blocks took too: usually just the one that spans the block boundary.
-    common = taken.keys() & keys if taken else set()
-    position = dict(zip(keys, range(len(keys)), strict=True)) if common else {}
-    again = sorted(position[key] for key in common)
-    for i in again:
-        before, g0, g1 = taken[keys[i]], starts[i], ends[i]
+    # Ids earlier blocks took too: usually just the one that spans the block boundary. (Looked
+    # up one by one: ``taken.keys() & keys`` would copy every id taken so far, block after block.)
+    again = np.flatnonzero(np.fromiter(map(taken.__contains__, keys), bool, len(keys)))
+    befores = [(i, taken[keys[i]]) for i in again.tolist()]
+    for i, before in befores:
+        g0, g1 = starts[i], ends[i]
         if isinstance(before, range):
             if (highs[i] >= before.start and lows[i] < before.stop
                     and np.any((seqs_sorted[g0:g1] >= before.start)
@@ -1342,27 +1381,43 @@ def _take_new_sequences(taken: dict[str, range | frozenset[int]], codes: Any, na
                 return False
         elif not before.isdisjoint(seqs_sorted[g0:g1].tolist()):
             return False
+    # Every id as a range first (in C), then the few that are not one put right.
+    taken.update(zip(keys, map(range, lows.tolist(), (highs + 1).tolist()), strict=True))
     consecutive = highs - lows == ends - starts - 1
-    fresh = consecutive.copy()
-    fresh[again] = False
-    fresh_keys = [keys[i] for i in np.flatnonzero(fresh).tolist()]
-    taken.update(zip(fresh_keys, map(range, lows[fresh].tolist(), (highs[fresh] + 1).tolist()),
-                     strict=True))
-    for i in np.flatnonzero(~fresh).tolist():
-        key, lo, hi = keys[i], int(lows[i]), int(highs[i])
-        before = taken.get(key)
+    scattered = ~consecutive
+    scattered[again] = False
+    for i in np.flatnonzero(scattered).tolist():
+        taken[keys[i]] = frozenset(seqs_sorted[starts[i]:ends[i]].tolist())
+    for i, before in befores:
+        lo, hi = int(lows[i]), int(highs[i])
         if consecutive[i] and isinstance(before, range) and before.stop == lo:
-            taken[key] = range(before.start, hi + 1)
+            taken[keys[i]] = range(before.start, hi + 1)
         else:
-            taken[key] = frozenset(before or ()) | frozenset(
-                seqs_sorted[starts[i]:ends[i]].tolist())
+            taken[keys[i]] = frozenset(before) | frozenset(seqs_sorted[starts[i]:ends[i]].tolist())
     return True
 
 
 def _null_if_empty(text: Any) -> Any:
     """Trimmed text with empty values as null (``_Table.opt`` column-wise)."""
-    text = _trim(text)
-    return pc.if_else(pc.equal(pc.binary_length(text), 0), pa.scalar(None, pa.string()), text)
+    return _empty_as_null(_trim(text))
+
+
+def _empty_as_null(text: Any) -> Any:
+    """The texts with the empty ones null.
+
+    A text array without nulls gets a validity bitmap over its own buffers (no copy of the
+    texts, as ``if_else`` makes); the array itself when none is empty.
+    """
+    layout = _text_layout(text) if text.offset == 0 else None
+    if layout is None:
+        return pc.if_else(pc.equal(pc.binary_length(text), 0), pa.scalar(None, pa.string()),
+                          text)
+    present = np.diff(layout[0]) != 0
+    if present.all():
+        return text
+    _, offsets, data = text.buffers()
+    return pa.Array.from_buffers(pa.string(), len(text), [
+        pa.py_buffer(np.packbits(present, bitorder="little")), offsets, data])
 
 
 def _fast_choice(column: Any, n: int, allowed: tuple[str, ...]) -> Any:
@@ -1372,20 +1427,18 @@ def _fast_choice(column: Any, n: int, allowed: tuple[str, ...]) -> Any:
     text = _trim(column)
     if not pc.all(pc.is_in(text, value_set=pa.array(("", *allowed)))).as_py():
         return None
-    return pc.cast(pc.if_else(pc.equal(pc.binary_length(text), 0),
-                              pa.scalar(None, pa.string()), text), pa.int16())
+    return pc.cast(_empty_as_null(text), pa.int16())
 
 
 def _fast_shape_block(columns: dict[str, Any], n: int,
                       taken: dict[str, range | frozenset[int]]) -> Any:
     """One block of shapes as an Arrow table, or None when the row loop must take it."""
     shape = _trim(columns["shape_id"])
-    seq_text = _trim(columns["shape_pt_sequence"])
-    if n and (pc.min(pc.binary_length(shape)).as_py() == 0
-              or not pc.all(pc.ascii_is_decimal(seq_text)).as_py()
-              or pc.max(pc.binary_length(seq_text)).as_py() > 9):
+    if n and pc.min(pc.binary_length(shape)).as_py() == 0:
         return None
-    seq = pc.cast(seq_text, pa.int32())
+    seq = _fast_sequence(_trim(columns["shape_pt_sequence"]))
+    if seq is None:
+        return None
     lat, lon = _fast_float(columns["shape_pt_lat"], n), _fast_float(columns["shape_pt_lon"], n)
     dist = _fast_float(columns.get("shape_dist_traveled"), n)
     if lat is None or lon is None or dist is None or lat.null_count or lon.null_count:

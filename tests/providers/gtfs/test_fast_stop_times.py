@@ -5,6 +5,8 @@ from __future__ import annotations
 import random
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from providers.gtfs import adapter
 from providers.gtfs.adapter import GtfsAdapter, StopTimeRecords
@@ -128,3 +130,50 @@ def test_run_encoding_is_dictionary_encoding(values):
         runs, hashed = adapter._encode_runs(column), pc.dictionary_encode(column)
         assert runs.dictionary.equals(hashed.dictionary)
         assert runs.indices.to_pylist() == hashed.indices.to_pylist()
+
+
+@given(st.lists(st.text(alphabet="0123456789 x-+\u0663", max_size=11), max_size=30),
+       st.integers(0, 3))
+def test_sequence_numbers_are_one_to_nine_ascii_digits_or_left_to_the_row_loop(texts, skip):
+    import pyarrow as pa
+
+    column = pa.array(["1"] * skip + texts, pa.string()).slice(skip)
+    got = adapter._fast_sequence(column)
+    if all(t.isascii() and t.isdigit() and 1 <= len(t) <= 9 for t in texts):
+        assert got is not None
+        assert got.to_pylist() == [int(t) for t in texts]
+    else:
+        assert got is None
+
+
+@given(st.lists(st.lists(st.tuples(st.sampled_from("ABCD"), st.integers(0, 6)), max_size=12),
+                max_size=5))
+def test_taken_sequences_are_the_pairs_of_every_block_without_a_repeat(blocks):
+    """Blocks in (id, sequence) order skip the sort; both ways must agree with plain sets."""
+    import numpy as np
+
+    taken: dict = {}
+    pairs: set = set()
+    for block in blocks:
+        names = list(dict.fromkeys(name for name, _ in block))
+        codes = np.array([names.index(name) for name, _ in block], np.int32)
+        seqs = np.array([seq for _, seq in block], np.int32)
+        repeat = len(set(block)) < len(block) or bool(pairs & set(block))
+        assert adapter._take_new_sequences(taken, codes, names, seqs) is not repeat
+        if not repeat:
+            pairs |= set(block)
+        assert {(name, seq) for name, seqs in taken.items() for seq in seqs} == pairs
+        for _name, seqs in taken.items():
+            if isinstance(seqs, range):
+                assert seqs.step == 1
+
+
+def test_empty_texts_become_null_over_the_same_buffers():
+    import pyarrow as pa
+
+    for values in (["a", "", "bc", ""], ["", ""], ["x"], []):
+        for column in (pa.array(values, pa.string()),
+                       pa.array(["", *values], pa.string()).slice(1)):
+            got = adapter._empty_as_null(column)
+            got.validate(full=True)
+            assert got.to_pylist() == [v or None for v in values]

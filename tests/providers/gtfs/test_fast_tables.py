@@ -200,7 +200,8 @@ def test_times_read_from_the_bytes_are_parse_times_or_left_to_the_text_path(text
         assert got.to_pylist() == expected
 
 
-@pytest.mark.parametrize("texts", [["0", "1", "", "9"], ["", " ", "x"], ["12", "3"], [" 1 "]])
+@pytest.mark.parametrize("texts", [["0", "1", "", "9"], ["", " ", "x"], ["12", "3"], [" 1 "],
+                                   ["0", "1", "9"], ["7", " ", "x", "0"]])
 def test_column_flags_are_what_the_row_loop_makes_of_each_text(texts):
     import pyarrow as pa
 
