@@ -1,7 +1,7 @@
 """Every transit row belongs to a feed version that exists, on both backends.
 
 SQLite checks the declared foreign keys; PostgreSQL checks them once per statement with
-triggers (migration 0010). These tests hold both to what the keys promised: a row naming a
+triggers (migrations 0010 and 0012). These tests hold both to what the keys promised: a row naming a
 missing version is refused, a version's deletion takes its rows along, a version's id cannot
 change under its rows, and (PostgreSQL) an import in progress keeps its version from being
 deleted until it ends.
@@ -51,15 +51,27 @@ def test_every_table_holding_a_version_s_records_is_covered():
 
 
 def test_a_row_naming_a_missing_version_is_refused(session):
-    with pytest.raises(sa.exc.IntegrityError, match="feed_version"), session.begin_nested():
+    with pytest.raises(sa.exc.IntegrityError, match=rf"feed_version(.|\n)*{MISSING_VERSION}"), \
+            session.begin_nested():
         session.execute(sa.insert(transit.TransitAgency), [_agency(MISSING_VERSION)])
+
+
+def test_rows_of_several_versions_that_exist_are_stored_in_one_statement(session):
+    first, second = _imported_version(session), _imported_version(session, "othertransit")
+    session.execute(sa.insert(transit.TransitAgency),
+                    [_agency(first, "NEW1"), _agency(second, "NEW2"), _agency(first, "NEW3")])
+    stored = session.execute(sa.select(transit.TransitAgency.feed_version_id,
+                                       transit.TransitAgency.agency_id)
+                             .where(transit.TransitAgency.agency_id.like("NEW%"))).all()
+    assert sorted(stored) == sorted([(first, "NEW1"), (second, "NEW2"), (first, "NEW3")])
 
 
 def test_one_bad_row_among_good_ones_refuses_the_whole_statement(session):
     version_id = _imported_version(session)
     rows = [_agency(version_id, "NEW1"), _agency(MISSING_VERSION, "NEW2"),
             _agency(version_id, "NEW3")]
-    with pytest.raises(sa.exc.IntegrityError), session.begin_nested():
+    with pytest.raises(sa.exc.IntegrityError, match=str(MISSING_VERSION)), \
+            session.begin_nested():
         session.execute(sa.insert(transit.TransitAgency), rows)
     agencies = session.scalars(sa.select(transit.TransitAgency.agency_id).where(
         transit.TransitAgency.feed_version_id == version_id)).all()
