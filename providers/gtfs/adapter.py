@@ -14,7 +14,6 @@ Schedule reference (https://gtfs.org/schedule/reference/).
 from __future__ import annotations
 
 import itertools
-import math
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -984,23 +983,37 @@ class _FeedParse:
 
 
 def _warn_stops_too_close(rows: list[tuple], report: ValidationReport) -> None:
-    """Two separate stops (no parent station) within 2 m are almost always one stop twice."""
-    buckets: dict[tuple[int, int], list[tuple]] = {}
-    for row in rows:
-        if row[7] != 0 or row[8] is not None or row[4] is None or row[5] is None:
-            continue
-        key = (int(row[4] * 10000), int(row[5] * 10000))
-        for d_lat in (-1, 0, 1):
-            for d_lon in (-1, 0, 1):
-                for other in buckets.get((key[0] + d_lat, key[1] + d_lon), ()):
-                    # Equirectangular distance: exact enough at 2 m.
-                    dy = (row[4] - other[4]) * 111_195.0
-                    dx = (row[5] - other[5]) * 111_195.0 * math.cos(math.radians(row[4]))
-                    if dx * dx + dy * dy < 4.0:
-                        report.warning("stops_too_close", f"Stops {other[0]!r} and {row[0]!r} "
-                                       "are less than 2 m apart.", file="stops.txt",
-                                       line=row[12], field="stop_id", value=row[0])
-        buckets.setdefault(key, []).append(row)
+    """Two separate stops (no parent station) within 2 m are almost always one stop twice.
+
+    Reported for each stop with the earlier ones close to it, in file order. The pairs are
+    found column-wise: the stops sorted by latitude, each paired with those less than 2 m
+    further north, then measured (equirectangular distance at the later stop's latitude:
+    exact enough at 2 m).
+    """
+    stops = [(i, row[4], row[5]) for i, row in enumerate(rows)
+             if row[7] == 0 and row[8] is None and row[4] is not None and row[5] is not None]
+    if len(stops) < 2:
+        return
+    position, lat, lon = (np.array(column) for column in zip(*stops, strict=True))
+    by_lat = np.argsort(lat, kind="stable")
+    sorted_lat = lat[by_lat]
+    reach = np.searchsorted(sorted_lat, sorted_lat + 2.0 / 111_195.0, side="right")
+    partners = reach - np.arange(len(stops)) - 1
+    total = int(partners.sum())
+    if not total:
+        return
+    first = np.repeat(np.arange(len(stops)), partners)
+    second = first + 1 + np.arange(total) - np.repeat(np.cumsum(partners) - partners, partners)
+    a, b = by_lat[first], by_lat[second]
+    later, earlier = np.maximum(a, b), np.minimum(a, b)
+    dy = (lat[later] - lat[earlier]) * 111_195.0
+    dx = (lon[later] - lon[earlier]) * 111_195.0 * np.cos(np.radians(lat[later]))
+    close = dx * dx + dy * dy < 4.0
+    for j, i in sorted(zip(later[close].tolist(), earlier[close].tolist(), strict=True)):
+        row, other = rows[position[j]], rows[position[i]]
+        report.warning("stops_too_close", f"Stops {other[0]!r} and {row[0]!r} are less than "
+                       "2 m apart.", file="stops.txt", line=row[12], field="stop_id",
+                       value=row[0])
 
 
 _ABSENT = object()

@@ -263,3 +263,53 @@ def test_column_trim_is_str_strip(texts):
     import pyarrow as pa
 
     assert adapter._trim(pa.array(texts)).to_pylist() == [t.strip() for t in texts]
+
+
+@given(st.lists(st.tuples(st.integers(0, 12), st.integers(0, 12), st.sampled_from([0, 0, 1]),
+                          st.booleans()), max_size=40),
+       st.floats(-75, 75))
+def test_stops_too_close_are_every_pair_within_two_metres_reported_in_file_order(
+        points, latitude):
+    import math
+
+    from providers.base import ValidationReport
+
+    # Stops on a grid of 0.45 m (in latitude; no two exactly 2 m apart), some of them stations
+    # or with a parent: only separate stops count.
+    rows = [(f"S{i}", None, None, None, latitude + y * 0.45 / 111_195.0,
+             10.0 + x * 0.45 / 111_195.0, None, kind, "P" if parent else None, None, None,
+             None, i + 2) for i, (x, y, kind, parent) in enumerate(points)]
+    report = ValidationReport()
+    adapter._warn_stops_too_close(rows, report)
+
+    def close(a, b):
+        dy = (b[4] - a[4]) * 111_195.0
+        dx = (b[5] - a[5]) * 111_195.0 * math.cos(math.radians(b[4]))
+        return dx * dx + dy * dy < 4.0
+
+    separate = [r for r in rows if r[7] == 0 and r[8] is None]
+    expected = [(a[0], b[0]) for j, b in enumerate(separate) for a in separate[:j]
+                if close(a, b)]
+    got = [(issue.message.split("'")[1], issue.value)
+           for issue in report.examples.get("stops_too_close", [])]
+    assert report.counts["stops_too_close"] == len(expected)
+    assert got == expected[:len(got)]
+
+
+@pytest.mark.parametrize("latitude", [0.0, 51.5, 78.0])
+def test_stops_just_under_two_metres_apart_are_too_close_and_just_over_are_not(latitude):
+    import math
+
+    from providers.base import ValidationReport
+
+    metre_lat = 1 / 111_195.0
+    metre_lon = metre_lat / math.cos(math.radians(latitude))
+    offsets = {"N199": (1.99, 0), "N201": (2.01, 0), "E199": (0, 1.99), "E201": (0, 2.01),
+               "D199": (1.99 / 2 ** 0.5,) * 2, "D201": (2.01 / 2 ** 0.5,) * 2}
+    for name, (north, east) in offsets.items():
+        rows = [("O", None, None, None, latitude, 10.0, None, 0, None, None, None, None, 2),
+                (name, None, None, None, latitude + north * metre_lat,
+                 10.0 + east * metre_lon, None, 0, None, None, None, None, 3)]
+        report = ValidationReport()
+        adapter._warn_stops_too_close(rows, report)
+        assert report.counts["stops_too_close"] == (name.endswith("199")), name
