@@ -1203,8 +1203,8 @@ def _fast_sequence(column: Any) -> Any:
     """
     layout = _text_layout(column)
     if layout is None:
-        if not (pc.all(pc.ascii_is_decimal(column)).as_py()
-                and pc.max(pc.binary_length(column)).as_py() <= 9):
+        if not (pc.all(pc.ascii_is_decimal(column)).as_py() is not False
+                and (pc.max(pc.binary_length(column)).as_py() or 0) <= 9):
             return None
     else:
         offsets, data = layout

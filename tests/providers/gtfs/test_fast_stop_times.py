@@ -146,6 +146,14 @@ def test_sequence_numbers_are_one_to_nine_ascii_digits_or_left_to_the_row_loop(t
         assert got is None
 
 
+def test_sequence_columns_with_nulls_take_arrow_s_checks_without_failing():
+    import pyarrow as pa
+
+    assert adapter._fast_sequence(pa.array([None], pa.string())).to_pylist() == [None]
+    assert adapter._fast_sequence(pa.array(["12", None])).to_pylist() == [12, None]
+    assert adapter._fast_sequence(pa.array(["12", "x", None])) is None
+
+
 @given(st.lists(st.lists(st.tuples(st.sampled_from("ABCD"), st.integers(0, 6)), max_size=12),
                 max_size=5))
 def test_taken_sequences_are_the_pairs_of_every_block_without_a_repeat(blocks):
