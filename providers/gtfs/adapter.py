@@ -902,7 +902,7 @@ class _FeedParse:
         # Duplicate (trip, sequence) pairs: within the block and against earlier blocks.
         seqs = seq.to_numpy()
         codes = encoded.indices.to_numpy()
-        in_order = _in_order(codes, seqs)
+        in_order = _in_order(codes, seqs, len(names))
         if not _take_new_sequences(st.fast_seqs, codes, names, seqs, in_order=in_order):
             return None
         # Runs of rows of one trip (as the row loop sees them): the first and last stop of
@@ -1343,12 +1343,16 @@ def _one_array(column: Any) -> Any:
     return column.chunk(0) if column.num_chunks == 1 else column.combine_chunks()
 
 
-def _in_order(codes: Any, seqs: Any) -> bool:
-    """Whether the rows come by (id, sequence) with no pair twice: each id's rows together, by
-    rising sequence (the usual block). Then the codes (first-seen order) rise by one at each new
-    id, and nothing needs sorting."""
+def _in_order(codes: Any, seqs: Any, n_names: int) -> bool:
+    """Whether the rows come by (id, sequence) with no pair twice, each id's rows together by
+    rising sequence (the usual block), and the codes run 0, 1, … ``n_names - 1`` (each of the
+    ``n_names`` ids in the order first seen): then nothing needs sorting, and the groups of
+    rows are the ids in code order."""
+    if not len(codes):
+        return n_names == 0
     key = (codes.astype(np.int64) << 32) | seqs.astype(np.int64)
-    return bool(np.all(key[1:] > key[:-1]))
+    return bool(codes[0] == 0 and np.all(key[1:] > key[:-1])
+                and np.count_nonzero(codes[1:] != codes[:-1]) + 1 == n_names)
 
 
 def _take_new_sequences(taken: dict[str, range | frozenset[int]], codes: Any, names: list[str],
@@ -1357,13 +1361,13 @@ def _take_new_sequences(taken: dict[str, range | frozenset[int]], codes: Any, na
 
     ``codes`` index ``names`` (the ids, in the order first seen); a repeat is a pair twice in
     the block or one an earlier block took. Per id, ``taken`` keeps a range while its sequences
-    are consecutive. ``in_order``: ``_in_order(codes, seqs)``, when the caller has it.
+    are consecutive. ``in_order``: ``_in_order(codes, seqs, len(names))``, if the caller has it.
     """
     n = len(seqs)
     if not n:
         return True
     if in_order is None:
-        in_order = _in_order(codes, seqs)
+        in_order = _in_order(codes, seqs, len(names))
     if in_order:  # no sort, no repeat within the block, one group per id in names' order
         codes_sorted, seqs_sorted = codes, seqs
         starts = np.concatenate(([0], np.flatnonzero(codes[1:] != codes[:-1]) + 1))

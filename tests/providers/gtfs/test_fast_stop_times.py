@@ -176,6 +176,19 @@ def test_taken_sequences_are_the_pairs_of_every_block_without_a_repeat(blocks):
                 assert seqs.step == 1
 
 
+@pytest.mark.parametrize(("codes", "names"), [
+    ([0, 0, 2, 2], ["A", "B", "C"]),  # an id the block does not hold
+    ([0, 0, 1, 1], ["B", "A"]),       # ids not in the order first seen
+])
+def test_taken_sequences_follow_the_codes_whatever_the_names_order(codes, names):
+    import numpy as np
+
+    taken: dict = {}
+    assert adapter._take_new_sequences(taken, np.array(codes, np.int32), names,
+                                       np.array([1, 2, 1, 2], np.int32))
+    assert taken == {names[codes[0]]: range(1, 3), names[codes[2]]: range(1, 3)}
+
+
 def test_empty_texts_become_null_over_the_same_buffers():
     import pyarrow as pa
 
