@@ -14,7 +14,9 @@ Revises: 0011_transit_packed_rows_inline
 Create Date: 2026-11-23 20:30:00.000000
 """
 
+import importlib.util
 from collections.abc import Sequence
+from pathlib import Path
 
 from alembic import op
 
@@ -23,17 +25,7 @@ down_revision: str | Sequence[str] | None = '0011_transit_packed_rows_inline'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-_REFUSE = """
-    RAISE foreign_key_violation USING
-        MESSAGE = format('insert or update on table "%s" violates foreign key '
-                         '"fk_%s_feed_version_id_feed_version"', TG_TABLE_NAME,
-                         TG_TABLE_NAME),
-        DETAIL = format('Key (feed_version_id)=(%s) is not present in table '
-                        '"feed_version".', missing),
-        TABLE = TG_TABLE_NAME;
-"""
-
-_ONE_PASS = f"""
+_CHECK_READ_ONCE = """
 CREATE OR REPLACE FUNCTION feed_version_key_check() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     lowest bigint;
@@ -63,38 +55,33 @@ BEGIN
         END IF;
         SELECT min(n.feed_version_id) INTO missing FROM new_rows n
         WHERE NOT EXISTS (SELECT 1 FROM feed_version v WHERE v.id = n.feed_version_id);
-    END IF;{_REFUSE}END
-$$
-"""  # noqa: S608 (constant text)
-
-# Migration 0010's function, for the downgrade.
-_COUNTED = f"""
-CREATE OR REPLACE FUNCTION feed_version_key_check() RETURNS trigger LANGUAGE plpgsql AS $$
-DECLARE
-    wanted bigint;
-    locked bigint;
-    missing bigint;
-BEGIN
-    SELECT count(DISTINCT feed_version_id) INTO wanted FROM new_rows;
-    SELECT count(*) INTO locked FROM (
-        SELECT 1 FROM feed_version v
-        WHERE v.id IN (SELECT feed_version_id FROM new_rows)
-        FOR KEY SHARE OF v) AS versions;
-    IF locked < wanted THEN
-        SELECT min(n.feed_version_id) INTO missing FROM new_rows n
-        WHERE NOT EXISTS (SELECT 1 FROM feed_version v WHERE v.id = n.feed_version_id);{_REFUSE}
     END IF;
-    RETURN NULL;
+    RAISE foreign_key_violation USING
+        MESSAGE = format('insert or update on table "%s" violates foreign key '
+                         '"fk_%s_feed_version_id_feed_version"', TG_TABLE_NAME,
+                         TG_TABLE_NAME),
+        DETAIL = format('Key (feed_version_id)=(%s) is not present in table '
+                        '"feed_version".', missing),
+        TABLE = TG_TABLE_NAME;
 END
 $$
-"""  # noqa: S608 (constant text)
+"""
+
+
+def _counted() -> str:
+    """Migration 0010's function (the downgrade's), read from that migration itself."""
+    path = Path(__file__).with_name('0010_transit_version_key.py')
+    spec = importlib.util.spec_from_file_location('mobihub_migration_0010', path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module._CHECK.replace('CREATE FUNCTION', 'CREATE OR REPLACE FUNCTION', 1)
 
 
 def upgrade() -> None:
     if op.get_bind().dialect.name == 'postgresql':
-        op.execute(_ONE_PASS)
+        op.execute(_CHECK_READ_ONCE)
 
 
 def downgrade() -> None:
     if op.get_bind().dialect.name == 'postgresql':
-        op.execute(_COUNTED)
+        op.execute(_counted())

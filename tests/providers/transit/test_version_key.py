@@ -136,3 +136,30 @@ def test_an_import_in_progress_holds_its_version_against_deletion(make_app, tmp_
             assert importing.scalar(sa.select(sa.func.count()).select_from(
                 transit.TransitAgency)) == 0
         engine.dispose()
+
+
+@pytest.mark.postgres_only
+def test_migration_0012_downgrades_to_0010_s_check_and_back(make_app, tmp_path):
+    from alembic import command
+
+    from app.migrate import alembic_config
+
+    def check_source(engine) -> str:
+        with engine.connect() as connection:
+            return connection.exec_driver_sql(
+                "SELECT prosrc FROM pg_proc WHERE proname = 'feed_version_key_check'").scalar()
+
+    with fresh_database(tmp_path, "version_key_0012") as url:
+        engine = Database.state(make_app(DATABASE_URL=url, REDIS_URL="")).engine
+        upgrade(engine)
+        assert "min(feed_version_id), max(feed_version_id)" in check_source(engine)
+        command.downgrade(alembic_config(engine), "0011_transit_packed_rows_inline")
+        source = check_source(engine)
+        assert "count(DISTINCT feed_version_id)" in source
+        assert "min(feed_version_id), max(feed_version_id)" not in source
+        with engine.connect() as connection, pytest.raises(sa.exc.IntegrityError, match=str(
+                MISSING_VERSION)):
+            connection.execute(sa.insert(transit.TransitAgency), [_agency(MISSING_VERSION)])
+        upgrade(engine)
+        assert "min(feed_version_id), max(feed_version_id)" in check_source(engine)
+        engine.dispose()
