@@ -76,9 +76,10 @@ class TransitFeedWriter:
         # spends much of its time in Arrow, zlib and numpy, outside the GIL, so the writes
         # overlap it where a core is free. Its problems land in the report in the same order
         # as before: nothing else reports while it runs.
+        stop_times_read = threading.Event()
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="transit-pack") as pool:
             packing = pool.submit(_pack, trips.column("trip_id").to_pylist(),
-                                  records.get("stop_times"))
+                                  records.get("stop_times"), stop_times_read)
             try:
                 for name in [*WRITE_ORDER, *(k for k in records if k not in WRITE_ORDER)]:
                     if name not in records or name not in RECORD_TABLES:
@@ -90,7 +91,10 @@ class TransitFeedWriter:
                         counts[name] = _store_records(session, version.id, name, records[name],
                                                       dialect)
                     written.append(table)
-                # Their statistics now, while the worker still parses (see _analyze).
+                # Their statistics (see _analyze) once the worker has read stop_times: while
+                # it reads, its two threads keep both cores busy; while it then groups the
+                # patterns (one thread), a core is free for the server's ANALYZE.
+                stop_times_read.wait()
                 _analyze(session, written)
             except BaseException:
                 # The worker must not outlive the failed write; its own error (if any) is
@@ -150,14 +154,20 @@ def _analyze(session: Session, tables: list[str]) -> None:
                                "false)", {"value": previous})
 
 
-def _pack(trip_ids: list[str], stop_times: Any) -> tuple[Any, Any, int]:
+def _pack(trip_ids: list[str], stop_times: Any, read: threading.Event | None = None
+          ) -> tuple[Any, Any, int]:
     """Parse (through the adapter's lazy batches) and pack stop_times.
 
     Returns (the pattern stops, the function that makes the patterns, stop_times rows read).
+    ``read`` is set once stop_times is read (or its reading failed), before the packing.
     """
     builder = TimetableBuilder(trip_ids)
-    for batch in _batches_iter(stop_times or []):
-        builder.add(batch)
+    try:
+        for batch in _batches_iter(stop_times or []):
+            builder.add(batch)
+    finally:
+        if read is not None:
+            read.set()
     pattern_stops, patterns = builder.build_in_two()
     return pattern_stops, patterns, builder.count
 

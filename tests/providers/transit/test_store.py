@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 import pyarrow as pa
 import pytest
 
+from providers.base import FeedFormatError
 from providers.transit.records import PACKED_RECORDS
 from providers.transit.store import (
     _HEAP_KEPT_MMAP_THRESHOLD,
@@ -14,6 +17,7 @@ from providers.transit.store import (
     _M_TRIM_THRESHOLD,
     _glibc,
     _heap_kept,
+    _pack,
 )
 from providers.transit.timetable import (
     ShapeBuilder,
@@ -214,3 +218,27 @@ def test_glibc_takes_the_kept_heap_thresholds():
     finally:
         with _heap_kept():
             pass  # and gives them back
+
+
+class FailingStopTimes:
+    """stop_times whose reading fails after one batch (a damaged member, say)."""
+
+    def batches(self):
+        yield [("T1", 1, "S1", 0, 0, None, None, None, None, None)]
+        raise FeedFormatError("stop_times.txt cannot be read from the zip.", code="bad_zip")
+
+
+def test_packing_says_stop_times_are_read_before_it_groups_them():
+    read = threading.Event()
+    rows = [("T1", seq, f"S{seq}", seq * 60, seq * 60, None, None, None, None, None)
+            for seq in (1, 2)]
+    pattern_stops, _, count = _pack(["T1"], rows, read)
+    assert read.is_set()
+    assert (count, pattern_stops.num_rows) == (2, 2)
+
+
+def test_packing_says_stop_times_are_read_when_their_reading_fails():
+    read = threading.Event()
+    with pytest.raises(FeedFormatError):
+        _pack(["T1"], FailingStopTimes(), read)
+    assert read.is_set()  # the writer waiting for it goes on to its error
