@@ -14,14 +14,16 @@ Schedule reference (https://gtfs.org/schedule/reference/).
 from __future__ import annotations
 
 import itertools
+import queue
 import re
+import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from providers.base import AdapterInfo, ImportResult, ValidationReport
+from providers.base import AdapterInfo, FeedFormatError, ImportResult, ValidationReport
 from providers.gtfs.reader import FAST_BLOCK_BYTES, CsvFile, GtfsArchive, printable
 
 try:  # the vectorised stop_times path; without pyarrow every row takes the row loop
@@ -254,6 +256,9 @@ class _FeedParse:
         self.fast = fast
         self.block_bytes = block_bytes
         self.meta: dict[str, Any] = {"realtime": False}
+        # Files opened (``opened``) and being read (``ahead``) before their turn.
+        self.opened: dict[str, CsvFile] = {}
+        self.ahead: dict[str, _ReadAhead] = {}
         self.stop_ids: set[str] = set()
         self.trip_service: dict[str, str] = {}
         self.used_stops: set[str] = set()
@@ -264,8 +269,6 @@ class _FeedParse:
     def run(self) -> dict[str, Any]:
         report = self.report
         if not self.archive.members:
-            from providers.base import FeedFormatError
-
             raise FeedFormatError("The zip holds no GTFS .txt files.", code="no_gtfs_files")
         for name in sorted(set(self.archive.members) - KNOWN_FILES):
             report.warning("unknown_file", f"{name}.txt is not a GTFS file; it is ignored.",
@@ -283,6 +286,8 @@ class _FeedParse:
                        fatal=True)
         if report.rejected:
             return {}
+        if self.fast:
+            self._read_ahead("stop_times", _FAST_FIELDS)
         records: dict[str, Any] = {}
         records["agency"] = self._eager("agency", self._agency)
         records["stops"] = self._eager("stops", self._stops, fast=self.fast)
@@ -316,11 +321,26 @@ class _FeedParse:
         records["shapes"] = BatchRecords(self._shape_batches())
         return records
 
+    def _read_ahead(self, name: str, fields: tuple[str, ...]) -> None:
+        """Start reading ``name``'s first blocks now (``_ReadAhead``), if it has the fast
+        path's plain start. A file that cannot be opened is left alone here: it is reported
+        when its turn comes."""
+        if not self.archive.has(name):
+            return
+        try:
+            csv_file = self.archive.open_blocks(name, self.report, self.block_bytes)
+        except FeedFormatError:
+            return
+        if csv_file is not None:
+            self.opened[name] = csv_file
+            self.ahead[name] = _ReadAhead(_block_reader(_Table(csv_file, self.report), fields))
+
     def _open(self, name: str, *, fast: bool = False) -> _Table | None:
         if not self.archive.has(name):
             return None
-        csv_file = (self.archive.open_blocks(name, self.report, self.block_bytes)
-                    if fast else None) or self.archive.open_table(name, self.report)
+        csv_file = self.opened.pop(name, None) or (
+            self.archive.open_blocks(name, self.report, self.block_bytes) if fast else None
+        ) or self.archive.open_table(name, self.report)
         if csv_file is None:
             if name in CORE_FILES:
                 self.report.add("unreadable_file", "error", f"{name}.txt cannot be read.",
@@ -861,7 +881,7 @@ class _FeedParse:
         back, and it and everything after it go through ``_stop_times``.
         """
         yield from _fast_blocks(t, _FAST_FIELDS, lambda columns, n, _: self._fast_block(
-            columns, n, st))
+            columns, n, st), self.ahead.pop("stop_times", None))
 
     def _fast_block(self, columns: dict[str, Any], n: int, st: _StopTimeState) -> Any:
         """One block's stop times as an Arrow table, or None when the row loop must take it."""
@@ -1261,8 +1281,8 @@ def _fast_float(column: Any, n: int) -> Any:
 
 
 def _fast_blocks(t: _Table, fields: tuple[str, ...],
-                 check: Callable[[dict[str, Any], int, tuple[int, bytes, int]], Any]
-                 ) -> Iterator[Any]:
+                 check: Callable[[dict[str, Any], int, tuple[int, bytes, int]], Any],
+                 ahead: _ReadAhead | None = None) -> Iterator[Any]:
     """The file's clean blocks parsed by Arrow, each turned into a batch by ``check``.
 
     ``check`` gets the block's columns (those of ``fields`` the file has, as text), its row
@@ -1270,14 +1290,61 @@ def _fast_blocks(t: _Table, fields: tuple[str, ...],
     list of tuples), or None when the block holds anything the row loop
     would report or treat specially. That block is given back (``ByteBlocks.give_back``) and
     the iteration stops: the row loop reads on from it. ``check`` changes the parse's state only
-    once it has decided to take the block.
+    once it has decided to take the block. ``ahead``: the file's first blocks, read already.
     """
     blocks = t.file.blocks
     if blocks is None:
         return
-    idx = t.index
-    names = [f"c{i}" for i in range(t.width)]
-    used = sorted({idx[f] for f in fields if f in idx})
+    names = _column_names(t)
+    fetch = ahead.fetch if ahead is not None else _block_reader(t, fields)
+    # The next block is inflated and parsed (both without the GIL) while this one is checked;
+    # the blocks read ahead come first.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="gtfs-read") as pool:
+        def upcoming() -> Callable[[], Any]:
+            if ahead is not None and not ahead.handed_over:
+                return ahead.take
+            return pool.submit(fetch).result
+
+        pending = upcoming()
+        while (got := pending()) is not None:
+            taken, table = got
+            pending = upcoming()
+            batch = None
+            if table is not None:
+                try:
+                    columns = {f: _one_array(table.column(names[t.index[f]]))
+                               for f in fields if f in t.index}
+                    batch = check(columns, table.num_rows, taken)
+                except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+                    batch = None
+            if batch is None:  # the row loop reads on from this block (and those read ahead)
+                read = [taken]
+                while (later := pending()) is not None:
+                    read.append(later[0])
+                    if ahead is None or ahead.handed_over:
+                        break
+                    pending = ahead.take
+                for block in reversed(read):
+                    blocks.give_back(*block)
+                return
+            if len(batch):
+                yield batch
+
+
+def _column_names(t: _Table) -> list[str]:
+    return [f"c{i}" for i in range(t.width)]
+
+
+def _block_reader(t: _Table, fields: tuple[str, ...]
+                  ) -> Callable[[], tuple[tuple[int, bytes, int], Any] | None]:
+    """A function that reads the file's next block (``ByteBlocks.next_block``) and parses it
+    with Arrow: (the block, its table of the ``fields`` the file has, as text, or None when
+    Arrow cannot read it), or None when no clean block is left."""
+    blocks = t.file.blocks
+    if blocks is None:
+        raise ValueError(f"{t.file.name} was not opened for the fast path")
+    names = _column_names(t)
+    used = sorted({t.index[f] for f in fields if f in t.index})
     plain = pacsv.ParseOptions(quote_char=False, newlines_in_values=False,
                                ignore_empty_lines=True)
     # Quoted fields read exactly as csv.reader reads them (a quote inside an unquoted field is
@@ -1288,6 +1355,7 @@ def _fast_blocks(t: _Table, fields: tuple[str, ...],
         include_columns=[names[i] for i in used],
         column_types={names[i]: pa.string() for i in used}, strings_can_be_null=False,
         check_utf8=False)
+
     def read(block: bytes) -> Any:
         try:
             return pacsv.read_csv(
@@ -1303,28 +1371,53 @@ def _fast_blocks(t: _Table, fields: tuple[str, ...],
         taken = blocks.next_block()
         return None if taken is None else (taken, read(taken[1]))
 
-    # The next block is inflated and parsed (both without the GIL) while this one is checked.
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="gtfs-read") as pool:
-        pending = pool.submit(fetch)
-        while (got := pending.result()) is not None:
-            taken, table = got
-            pending = pool.submit(fetch)
-            batch = None
-            if table is not None:
-                try:
-                    columns = {f: _one_array(table.column(names[idx[f]]))
-                               for f in fields if f in idx}
-                    batch = check(columns, table.num_rows, taken)
-                except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-                    batch = None
-            if batch is None:  # the row loop reads on from this block (and the one ahead)
-                ahead = pending.result()
-                if ahead is not None:
-                    blocks.give_back(*ahead[0])
-                blocks.give_back(*taken)
+    return fetch
+
+
+# Blocks of stop_times read ahead at most (2 MiB each, and their Arrow columns).
+READ_AHEAD_BLOCKS = 6
+
+
+class _ReadAhead:
+    """The first blocks of a big file read (inflated and parsed by Arrow) on a thread of their
+    own while the feed's small tables are parsed, one at a time on the other core.
+
+    The thread reads until the file's consumer takes over (``take``, first call) or
+    ``most`` blocks are read, then ends by itself: a feed rejected before the file is read
+    leaves no thread behind. The consumer takes the blocks in order; the one marked last is
+    ``handed_over``: from there the consumer reads on its own. A read that fails hands its
+    error over in its turn.
+    """
+
+    def __init__(self, fetch: Callable[[], Any], most: int = READ_AHEAD_BLOCKS) -> None:
+        self.fetch = fetch
+        self.handed_over = False
+        self._read: queue.SimpleQueue[tuple[Any, BaseException | None, bool]] = (
+            queue.SimpleQueue())
+        self._claimed = threading.Event()
+        threading.Thread(target=self._run, args=(most,), name="gtfs-read-ahead",
+                         daemon=True).start()
+
+    def _run(self, most: int) -> None:
+        for n in range(1, most + 1):
+            try:
+                got, error = self.fetch(), None
+            except BaseException as exc:  # raised again by ``take``, in its turn
+                got, error = None, exc
+            last = got is None or error is not None or n == most or self._claimed.is_set()
+            self._read.put((got, error, last))
+            if last:
                 return
-            if len(batch):
-                yield batch
+
+    def take(self) -> Any:
+        """The next block read ahead (waiting for it); the thread stops after the one it is
+        reading."""
+        self._claimed.set()
+        got, error, last = self._read.get()
+        self.handed_over = last
+        if error is not None:
+            raise error
+        return got
 
 
 def _encode_runs(column: Any) -> Any:
