@@ -303,21 +303,32 @@ class ByteBlocks:
         return data
 
     def next_block(self) -> tuple[int, bytes, int] | None:
-        data = self.pending
-        while not self.eof and b"\n" not in data:
-            if len(data) > 4 * self.block_bytes:
+        # The block is joined once from what is pending and what is read (each read is a
+        # fresh 2 MiB): concatenating, then cutting at the last line end, copied it twice.
+        parts = [self.pending]
+        size = len(self.pending)
+        has_end = b"\n" in self.pending
+        while not self.eof and not has_end:
+            if size > 4 * self.block_bytes:
+                self.pending = b"".join(parts)
                 return None  # no line end in sight: the row reader copes
-            data += self._read()
-        if not self.eof and len(data) < self.block_bytes // 2:
+            parts.append(self._read())
+            size += len(parts[-1])
+            has_end = b"\n" in parts[-1]
+        if not self.eof and size < self.block_bytes // 2:
             # Topped up when what is pending is a line's tail, not when it is a block already
             # (the first, read with the header): a double block costs Arrow more than twice.
-            data += self._read()
-        cut = len(data) if self.eof else data.rfind(b"\n") + 1
-        block = data[:cut]
+            parts.append(self._read())
+        last, cut = len(parts) - 1, len(parts[-1])
+        if not self.eof:
+            while (cut := parts[last].rfind(b"\n") + 1) == 0:
+                last -= 1
+        block = b"".join([*parts[:last], memoryview(parts[last])[:cut]])
+        rest = parts[last][cut:] + b"".join(parts[last + 1:])
         if not block or not _clean_bytes(block):
-            self.pending = data
+            self.pending = block + rest
             return None
-        self.pending = data[cut:]
+        self.pending = rest
         start, lines = self.line, _count_lines(block)
         self.line = start + lines
         return start, block, lines

@@ -8,6 +8,8 @@ import struct
 import zipfile
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from providers.base import FeedFormatError, ValidationReport
 from providers.gtfs.adapter import GtfsAdapter
@@ -240,3 +242,22 @@ def test_no_block_is_much_more_than_the_block_size_not_even_the_first():
     assert sum(lengths) == len(STOP_TIMES) - len(STOP_TIMES.split("\n", 1)[0]) - 1
     assert max(lengths) <= size + 100  # a block, and the rest of its last line
     assert all(length >= size // 2 for length in lengths[:-1])
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.integers(0, 300), min_size=1, max_size=80), st.integers(16, 700),
+       st.booleans())
+def test_blocks_are_whole_lines_that_join_back_into_the_file(lengths, size, final_newline):
+    # Lines shorter and longer than a block (up to the four blocks a line may span).
+    body = "\n".join("x" * n for n in lengths) + ("\n" if final_newline else "")
+    text = "stop_id\n" + body
+    archive = GtfsArchive(gtfs_zip({"stops.txt": text}))
+    stops = archive.open_blocks("stops", ValidationReport(), block_bytes=size)
+    blocks, line = [], 2
+    while (block := stops.blocks.next_block()) is not None:
+        assert block[0] == line
+        line += block[2]
+        blocks.append(block[1])
+    assert all(b.endswith(b"\n") for b in blocks[:-1])
+    rest = stops.blocks.pending + stops.blocks.raw.read()  # what the row loop would read
+    assert b"".join(blocks) + rest == body.encode()
