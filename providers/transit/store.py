@@ -109,6 +109,9 @@ class TransitFeedWriter:
             try:
                 if "stop_times" in records:
                     store_table(session, "transit_pattern_stop", pattern_stops, version.id)
+                    # The only one of the packed tables a query filters (the others are
+                    # read by key): its statistics while the worker is still busy.
+                    _analyze(session, ["transit_pattern_stop"])
             except BaseException:
                 with contextlib.suppress(Exception):
                     finishing.result()
@@ -117,13 +120,9 @@ class TransitFeedWriter:
         if "stop_times" in records:
             store_table(session, "transit_pattern", patterns, version.id)
             counts["stop_times"] = stop_time_count
-            written += ["transit_pattern_stop", "transit_pattern"]
         if "shapes" in records:
             store_table(session, "transit_shape", shapes, version.id)
             counts["shapes"] = shape_count
-            written.append("transit_shape")
-        _analyze(session, written[written.index("transit_pattern_stop"):]
-                 if "stop_times" in records else [])
         service_range = result.meta.get("service_range")
         if service_range:
             version.service_start, version.service_end = service_range
