@@ -1395,8 +1395,9 @@ class _ReadAhead:
         self._read: queue.SimpleQueue[tuple[Any, BaseException | None, bool]] = (
             queue.SimpleQueue())
         self._claimed = threading.Event()
-        threading.Thread(target=self._run, args=(most,), name="gtfs-read-ahead",
-                         daemon=True).start()
+        # Not a daemon: a process ending meanwhile waits for its few blocks rather than
+        # stopping it inside Arrow or the inflater.
+        threading.Thread(target=self._run, args=(most,), name="gtfs-read-ahead").start()
 
     def _run(self, most: int) -> None:
         for n in range(1, most + 1):
