@@ -25,6 +25,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from providers.base import AdapterInfo, FeedFormatError, ImportResult, ValidationReport
 from providers.gtfs.reader import FAST_BLOCK_BYTES, CsvFile, GtfsArchive, printable
+from providers.gtfs.times import parse_time
 
 try:  # the vectorised stop_times path; without pyarrow every row takes the row loop
     import numpy as np
@@ -80,27 +81,9 @@ KNOWN_FILES = {
     "translations", "feed_info", "attributions",
 }
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
-_TIME = re.compile(r"^\s*(\d{1,3}):([0-5]\d):([0-5]\d)\s*$")
 _COLOR = re.compile(r"^[0-9A-Fa-f]{6}$")
 # Extended route types (Google's "Hierarchical Vehicle Type" list) are 100..1799.
 _BASIC_ROUTE_TYPES = set(range(8)) | {11, 12}
-
-
-def parse_time(value: str) -> int | None:
-    """``H:MM:SS`` (hours may pass 24) as seconds; None when the text is not a GTFS time."""
-    parts = value.split(":")
-    if len(parts) == 3 and len(parts[1]) == 2 and len(parts[2]) == 2:
-        try:
-            h, m, s = int(parts[0]), int(parts[1]), int(parts[2])
-        except ValueError:
-            return None
-        if 0 <= h < 1000 and 0 <= m < 60 and 0 <= s < 60 and parts[0].strip() == parts[0]:
-            return h * 3600 + m * 60 + s
-        return None
-    match = _TIME.match(value)
-    if match is None:
-        return None
-    return int(match[1]) * 3600 + int(match[2]) * 60 + int(match[3])
 
 
 def parse_date(value: str) -> date | None:
