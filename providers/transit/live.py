@@ -1,11 +1,13 @@
 """Real-time transit in the live store: write GTFS-Realtime entities, read them for the API.
 
 Per provider, one Redis hash per kind (``transit:rt:{provider}:trip_updates`` keyed by trip id,
-``…:vehicles`` keyed by vehicle) and one JSON string for alerts, each with an expiry, plus a
-meta hash with the feed timestamp. A FULL_DATASET message replaces its kinds atomically (one
-MULTI pipeline); DIFFERENTIAL ones merge. Trip updates are matched against the provider's
-active static version when written: delays are computed against the schedule, stop sequences
-filled in from stop ids, and unmatched trips and stops reported as warnings.
+or by run for frequency-based trips (``trip_update_key``); ``…:vehicles`` keyed by vehicle) and
+one JSON string for alerts, each with an expiry, plus a meta hash with the feed timestamp. A
+FULL_DATASET message replaces its kinds atomically (one MULTI pipeline); DIFFERENTIAL ones
+merge. Trip updates are matched against the provider's active static version when written:
+delays are computed against the schedule (for a run of a frequency-based trip, the template
+moved to the run's start), stop sequences filled in from stop ids, and unmatched trips and
+stops reported as warnings.
 
 The embedded store lives in one process; there each applied message is also kept in SQL
 (``TransitRealtimeUpdate``) until it expires, and serving workers replay what other processes
@@ -23,9 +25,11 @@ from sqlalchemy.orm import Session
 
 from app.db import utcnow
 from providers.base import ImportResult
+from providers.gtfs.times import parse_time
 from providers.models import Feed, Provider
 from providers.transit.models import (
     TransitAgency,
+    TransitFrequency,
     TransitRealtimeUpdate,
     TransitRoute,
     TransitStop,
@@ -42,6 +46,16 @@ FUTURE_TOLERANCE_SECONDS = 300
 def key(provider: str, kind: str) -> str:
     """The Redis key of one provider's real-time kind."""
     return f"transit:rt:{provider}:{kind}"
+
+
+def trip_update_key(trip_id: str, service_date: str | None = None,
+                    run_start: int | None = None) -> str:
+    """The field of a trip update in the ``trip_updates`` hash: the trip id, or for one run of
+    a frequency-based trip (frequencies.txt) the trip id, its service date (ISO, empty when
+    unknown) and the run's start (seconds of the service day), so each run has its own."""
+    if run_start is None:
+        return trip_id
+    return f"{trip_id} {service_date or ''} {run_start}"
 
 
 def static_version_of(session: Session, provider_id: int) -> int | None:
@@ -86,8 +100,10 @@ class TransitRealtimeWriter:
         kinds = set(meta.get("kinds") or ())
         writes: dict[str, Any] = {"full": meta.get("incrementality") != "DIFFERENTIAL"}
         if "trip_updates" in kinds or trip_updates:
-            writes["trip_updates"] = {tu["trip"]["trip_id"] or tu["entity_id"]: tu
-                                      for tu in trip_updates}
+            writes["trip_updates"] = {
+                trip_update_key(tu["trip"]["trip_id"], tu.get("service_date"), tu["run_start"])
+                if tu.get("run_start") is not None else tu["trip"]["trip_id"] or tu["entity_id"]:
+                tu for tu in trip_updates}
         if "vehicles" in kinds or vehicles:
             writes["vehicles"] = {v["vehicle_id"] or v["entity_id"]: v for v in vehicles}
         if "alerts" in kinds or alerts:
@@ -219,6 +235,7 @@ def _match_trip_updates(session: Session, static_version: int | None,
                         feed_timestamp: int | None) -> tuple[int, int]:
     trip_ids = {tu["trip"]["trip_id"] for tu in trip_updates if tu["trip"]["trip_id"]}
     schedule: dict[str, dict[int, tuple[str, int | None, int | None]]] = {}
+    periods: dict[str, list[tuple[int, int, int]]] = {}
     tz_name = "UTC"
     if static_version is not None and trip_ids:
         tz_name = version_timezone(session, static_version)
@@ -226,6 +243,7 @@ def _match_trip_updates(session: Session, static_version: int | None,
                                                    trip_ids).items():
             schedule[trip_id] = {st.stop_sequence: (st.stop_id, st.arrival_secs,
                                                     st.departure_secs) for st in stop_times}
+        periods = _frequency_periods(session, static_version, trip_ids)
     tz = zone(tz_name)
     matched = unmatched = 0
     for tu in trip_updates:
@@ -248,11 +266,28 @@ def _match_trip_updates(session: Session, static_version: int | None,
             report.warning("unmatched_trip", f"Trip {trip_id!r} of the trip update is not in "
                            "the active schedule.", field="trip_id", value=trip_id)
             continue
+        # A frequency-based trip is a template: its start_time names the run (GTFS-RT
+        # TripDescriptor: required for such trips), the nearest of the runs frequencies.txt
+        # makes; the schedule of that run is the template moved to its start.
+        shift = 0
+        if trip_id in periods:
+            run_start = _run_start(trip.get("start_time"), periods[trip_id])
+            if run_start is None:
+                unmatched += 1
+                tu["matched"] = False
+                report.warning("unmatched_trip", f"Trip {trip_id!r} runs by frequencies.txt: "
+                               "its trip update needs a start_time within one of the trip's "
+                               "periods to name a run.", field="start_time",
+                               value=trip.get("start_time"))
+                continue
+            tu["run_start"] = run_start
+            shift = run_start - _first_departure(stops)
         matched += 1
         tu["matched"] = True
-        service_day = _service_day(trip, stops, tz, feed_timestamp)
+        service_day = _service_day(trip, stops, tz, feed_timestamp, shift)
         tu["service_date"] = service_day.isoformat() if service_day else None
-        origin = service_day_origin(service_day, tz).timestamp() if service_day else None
+        origin = (service_day_origin(service_day, tz).timestamp() + shift if service_day
+                  else None)
         by_stop = {v[0]: seq for seq, v in stops.items()}
         for stu in tu["stop_time_updates"]:
             seq = stu["stop_sequence"]
@@ -275,8 +310,49 @@ def _match_trip_updates(session: Session, static_version: int | None,
     return matched, unmatched
 
 
+def _frequency_periods(session: Session, version_id: int, trip_ids: set[str]
+                       ) -> dict[str, list[tuple[int, int, int]]]:
+    """The (start, end, headway) periods of those of the trips that are frequency-based."""
+    periods: dict[str, list[tuple[int, int, int]]] = {}
+    for trip_id, start, end, headway in session.execute(
+            sa.select(TransitFrequency.trip_id, TransitFrequency.start_secs,
+                      TransitFrequency.end_secs, TransitFrequency.headway_secs)
+            .where(TransitFrequency.feed_version_id == version_id,
+                   TransitFrequency.trip_id.in_(sorted(trip_ids)))
+            .order_by(TransitFrequency.trip_id, TransitFrequency.start_secs)):
+        periods.setdefault(trip_id, []).append((start, end, headway))
+    return periods
+
+
+def _run_start(start_time: str | None, periods: list[tuple[int, int, int]]) -> int | None:
+    """The run of a frequency-based trip a trip descriptor's start_time names: the start of
+    the nearest run (runs start every headway from a period's start while before its end),
+    if within half a headway of it; None without a start_time or when no run is that near.
+
+    With exact_times=1 the start_time is a run's own start; with exact_times=0 it is the
+    trip's actual start, which may stray from the headway's grid.
+    """
+    secs = parse_time(start_time) if start_time else None
+    if secs is None:
+        return None
+    best: tuple[int, int] | None = None  # (distance, run start)
+    for start, end, headway in periods:
+        if headway <= 0 or end <= start:
+            continue
+        last = start + (end - 1 - start) // headway * headway
+        run = min(max(start + round((secs - start) / headway) * headway, start), last)
+        if abs(secs - run) * 2 <= headway and (best is None or abs(secs - run) < best[0]):
+            best = (abs(secs - run), run)
+    return None if best is None else best[1]
+
+
+def _first_departure(stops: dict[int, tuple]) -> int:
+    """A trip's first departure (its template's start, for a frequency-based trip)."""
+    return min((v[2] for v in stops.values() if v[2] is not None), default=0)
+
+
 def _service_day(trip: dict[str, Any], stops: dict[int, tuple], tz: Any,
-                 feed_timestamp: int | None) -> date | None:
+                 feed_timestamp: int | None, shift: int = 0) -> date | None:
     if trip.get("start_date"):
         raw = trip["start_date"]
         try:
@@ -287,7 +363,7 @@ def _service_day(trip: dict[str, Any], stops: dict[int, tuple], tz: Any,
         return None
     # No start_date: the service day whose run of this trip is nearest the feed's time.
     moment = datetime.fromtimestamp(feed_timestamp, tz)
-    first = min((v[2] for v in stops.values() if v[2] is not None), default=0)
+    first = _first_departure(stops) + shift
     candidates = [moment.date() - timedelta(days=1), moment.date()]
     return min(candidates, key=lambda d: abs(
         service_day_origin(d, tz).timestamp() + first - feed_timestamp))

@@ -422,13 +422,13 @@ def departures(session: Session, live: Any, public_id: str, *, at: datetime | No
         scheduled, templates = _candidates(boards, days, services,
                                            _trip_services(session, version_key), frequencies,
                                            limit)
-        wanted = {t for _, _, t, _ in scheduled} | {t for _, t, _ in templates}
+        wanted = {c[2] for c in scheduled} | {t for _, t, _ in templates}
         trips = ({row.trip_index: row for row in connection.execute(
             _trips_statement(), {"version": feed.version_id, "trips": sorted(wanted)})}
             if wanted else {})
         routes = _routes(session, version_key)
-        # (day, secs, trip index, board) of every departure that may be shown; only the first
-        # ``limit`` by time (then trip id) become dicts.
+        # (day, secs, trip index, board, run start or None) of every departure that may be
+        # shown; only the first ``limit`` by time (then trip id) become dicts.
         shown = [c for c in scheduled if trips[c[2]].route_id in routes]  # an inner join
         for day_i, trip_index, b in templates:
             if trips[trip_index].route_id in routes:
@@ -436,11 +436,12 @@ def departures(session: Session, live: Any, public_id: str, *, at: datetime | No
                                          frequencies.trips[trip_index], limit)
         origins = [origin.timestamp() for _, origin, _, _ in days]
         shown.sort(key=lambda c: (origins[c[0]] + c[1], trips[c[2]].trip_id))
-        found = [_departure(feed, days[i][0], days[i][1], trips[t], boards[b], secs, routes)
-                 for i, secs, t, b in shown[:limit]]
+        found = [_departure(feed, days[i][0], days[i][1], trips[t], boards[b], secs, routes,
+                            run)
+                 for i, secs, t, b, run in shown[:limit]]
     _apply_realtime(live, feed.provider, found, tz)
     for item in found:
-        del item["_at"]
+        del item["_at"], item["_run"]
     return {"stop": _stop_dict(stop, feed.provider), "time": moment.isoformat(),
             "timezone": feed.timezone, "items": found}
 
@@ -448,11 +449,12 @@ def departures(session: Session, live: Any, public_id: str, *, at: datetime | No
 def _candidates(boards: list[_Board], days: list[tuple[date, datetime, int, int]],
                 services: dict[date, frozenset[str]], trip_services: tuple[dict[str, int], Any],
                 frequencies: _Frequencies, limit: int
-                ) -> tuple[list[tuple[int, int, int, int]], list[tuple[int, int, int]]]:
+                ) -> tuple[list[tuple[int, int, int, int, None]], list[tuple[int, int, int]]]:
     """The departures a board may show: per service day, the scheduled ones in its window
-    (the first ``limit`` by time, ties at the cut included) as (day, secs, trip index, board),
-    and the frequency-based templates running that day as (day, trip index, board)."""
-    scheduled: list[tuple[int, int, int, int]] = []
+    (the first ``limit`` by time, ties at the cut included) as (day, secs, trip index, board,
+    None: no run), and the frequency-based templates running that day as (day, trip index,
+    board)."""
+    scheduled: list[tuple[int, int, int, int, None]] = []
     templates: list[tuple[int, int, int]] = []
     frequent = frequencies.indexes
     service_index, service_of = trip_services
@@ -487,19 +489,21 @@ def _candidates(boards: list[_Board], days: list[tuple[date, datetime, int, int]
             cut = np.partition(secs, limit - 1)[limit - 1]
             chosen = secs <= cut
             secs, trips, where = secs[chosen], trips[chosen], where[chosen]
-        scheduled += [(i, s, t, b) for s, t, b in zip(secs.tolist(), trips.tolist(),
+        scheduled += [(i, s, t, b, None) for s, t, b in zip(secs.tolist(), trips.tolist(),
                                                        where.tolist(), strict=True)]
     return scheduled, templates
 
 
 def _departure(feed: ActiveFeed, day: date, origin: datetime, trip: Any, board: _Board,
-               secs: int, routes: dict[str, dict[str, Any]]) -> dict[str, Any]:
+               secs: int, routes: dict[str, dict[str, Any]], run: int | None = None
+               ) -> dict[str, Any]:
     # GTFS time counts from the service day's origin (noon minus 12h, in UTC): real seconds,
-    # shown in the agency's zone.
+    # shown in the agency's zone. ``run``: the start of the run of a frequency-based trip.
     when = origin + timedelta(seconds=secs)
     provider = feed.provider
     return {
         "_at": when,
+        "_run": run,
         "trip_id": trip.trip_id,
         "trip": f"{provider}:{trip.trip_id}",
         "stop": f"{provider}:{board.stop_id}",
@@ -517,16 +521,16 @@ def _departure(feed: ActiveFeed, day: date, origin: datetime, trip: Any, board: 
 
 def _frequency_runs(day_i: int, day: tuple[date, datetime, int, int], trip_index: int,
                     b: int, board: _Board, frequency: tuple[str, int, list[tuple[int, int, int]]],
-                    limit: int) -> list[tuple[int, int, int, int]]:
+                    limit: int) -> list[tuple[int, int, int, int, int]]:
     """The runs of a frequency-based trip from a board in a day's window, as
-    (day, secs, trip index, board) like the scheduled departures."""
+    (day, secs, trip index, board, the run's start) like the scheduled departures."""
     # frequencies.txt: the trip's stop_times are a template; each run starts every headway
     # between start_time and end_time, keeping the template's offsets from its first stop.
     # The board shows at most ``limit`` departures, so each period yields at most its first
     # ``limit`` runs in the window: a cap shared by all templates would let one frequent trip
     # crowd out the earlier runs of the others.
     _, _, low, high = day
-    found: list[tuple[int, int, int, int]] = []
+    found: list[tuple[int, int, int, int, int]] = []
     _, first, periods = frequency
     for template in board.departures[board.trips == trip_index].tolist():
         offset = template - first
@@ -536,7 +540,7 @@ def _frequency_runs(day_i: int, day: tuple[date, datetime, int, int], trip_index
             start = start_secs + k * headway
             runs = 0
             while start < end_secs and start + offset <= high and runs < limit:
-                found.append((day_i, start + offset, trip_index, b))
+                found.append((day_i, start + offset, trip_index, b, start))
                 start += headway
                 runs += 1
     return found
@@ -570,9 +574,14 @@ def _realtime_for_stop(update: dict[str, Any], sequence: int) -> tuple[int | Non
 def _apply_realtime(live: Any, provider: str, items: list[dict[str, Any]], tz: Any) -> None:
     if live is None or not items:
         return
-    updates = rt.trip_updates(live, provider, sorted({d["trip_id"] for d in items}))
+    # A run of a frequency-based trip has updates of its own (by its service date, or when the
+    # update could not tell the day, by its start alone); other trips, one per trip.
+    keys = {id(item): ([rt.trip_update_key(item["trip_id"], item["service_date"], item["_run"]),
+                        rt.trip_update_key(item["trip_id"], None, item["_run"])]
+                       if item["_run"] is not None else [item["trip_id"]]) for item in items}
+    updates = rt.trip_updates(live, provider, sorted({k for ks in keys.values() for k in ks}))
     for item in items:
-        update = updates.get(item["trip_id"])
+        update = next((updates[k] for k in keys[id(item)] if k in updates), None)
         if not update or not update.get("matched"):
             continue
         if update.get("service_date") and update["service_date"] != item["service_date"]:

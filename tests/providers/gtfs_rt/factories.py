@@ -45,9 +45,11 @@ def vehicle(entity_id: str, *, vehicle_id: str | None = None, trip_id: str | Non
 
 
 def trip_update(entity_id: str, *, trip_id: str | None = None, route_id: str | None = None,
-                start_time: str | None = None, delays: dict[str, int] | None = None
+                start_time: str | None = None, start_date: str | None = None,
+                delays: dict[str, int] | None = None, times: dict[str, int] | None = None
                 ) -> Callable[[Any], None]:
-    """A TripUpdate; ``delays`` maps stop ids to arrival delays in seconds."""
+    """A TripUpdate; ``delays`` maps stop ids to arrival delays in seconds, ``times`` to
+    absolute arrival times (POSIX seconds) given without a delay."""
     def fill(entity: Any) -> None:
         entity.id = entity_id
         trip = entity.trip_update.trip
@@ -57,10 +59,16 @@ def trip_update(entity_id: str, *, trip_id: str | None = None, route_id: str | N
             trip.route_id = route_id
         if start_time:
             trip.start_time = start_time
+        if start_date:
+            trip.start_date = start_date
         for stop_id, delay in (delays or {}).items():
             update = entity.trip_update.stop_time_update.add()
             update.stop_id = stop_id
             update.arrival.delay = delay
+        for stop_id, time in (times or {}).items():
+            update = entity.trip_update.stop_time_update.add()
+            update.stop_id = stop_id
+            update.arrival.time = time
     return fill
 
 
