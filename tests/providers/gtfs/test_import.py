@@ -209,3 +209,10 @@ def test_an_import_leaves_statistics_on_the_columns_queries_filter_on(session):
     # Texts and numbers no query filters on: no statistics spent on them.
     assert ("transit_trip", "headsign") not in analyzed
     assert ("transit_pattern_stop", "stop_sequence") not in analyzed
+
+
+@pytest.mark.postgres_only
+def test_an_import_s_statistics_sample_sizes_do_not_outlive_it(session):
+    default = session.execute(sa.text("SHOW default_statistics_target")).scalar()
+    import_gtfs_bytes(session, gtfs_zip())
+    assert session.execute(sa.text("SHOW default_statistics_target")).scalar() == default
