@@ -658,8 +658,9 @@ def get_trip(session: Session, live: Any, public_id: str, *, service_date: date 
     route = session.get(TransitRoute, (feed.version_id, trip.route_id))
     runs = trip.service_id in active_services(session, feed.version_id, day)
     update = rt.trip_updates(live, feed.provider, [trip_id]).get(trip_id) if live else None
-    if update and update.get("service_date") not in (None, day.isoformat()):
-        update = None
+    if update and (not update.get("matched")
+                   or update.get("service_date") not in (None, day.isoformat())):
+        update = None  # an update not matched to the schedule changes nothing shown
     stops = []
     stop_times = trip_stop_times(session, feed.version_id, [trip_id]).get(trip_id, [])
     names = dict(session.execute(
@@ -675,7 +676,7 @@ def get_trip(session: Session, live: Any, public_id: str, *, service_date: date 
             "departure": _iso(day, stop_time.departure_secs, tz),
             "estimated_departure": None, "delay": None, "cancelled": False,
         }
-        if update and update.get("matched"):
+        if update:
             delay, cancelled = _realtime_for_stop(update, stop_time.stop_sequence)
             item["cancelled"] = cancelled
             if delay is not None and not cancelled and stop_time.departure_secs is not None:

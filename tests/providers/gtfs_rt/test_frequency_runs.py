@@ -122,3 +122,11 @@ def test_the_run_named_is_the_nearest_run_within_half_a_headway(periods, secs):
         assert abs(secs - found) == min(candidates)[0]
         assert any(abs(secs - found) * 2 <= headway and (found - start) % headway == 0
                    and start <= found < end for start, end, headway in periods)
+
+
+def test_a_trip_s_page_is_not_real_time_by_an_update_naming_no_run(schedule, session, redis):
+    apply(session, redis, trip_update("r1", trip_id="T_FREQ", start_date="20240702",
+                                      delays={"A1": 120}))
+    trip = get_trip(session, redis, "testtransit:T_FREQ", service_date=TUESDAY_10.date())
+    assert trip["realtime"] is False
+    assert {stop["delay"] for stop in trip["stops"]} == {None}
