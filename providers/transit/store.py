@@ -51,15 +51,6 @@ ANALYZED_COLUMNS = {
     "transit_trip": ("feed_version_id", "trip_id", "trip_index"),
     "transit_pattern_stop": ("feed_version_id", "stop_id", "pattern_id"),
 }
-# ANALYZE's statistics target (it samples 300 rows per unit): 10 for the tables it reads
-# together (see _analyze), 1 for the pattern stops, whose rows of packed departures are up to a
-# page wide, so that each sampled row is a page read: 300 pages instead of 3,000 took NYC's
-# ANALYZE of them from 5-7 ms to 1-2 ms, at the import's end where nothing else runs. The
-# queries of pattern stops are lookups by version and stop, or by version and pattern, through
-# their indexes; estimates from a smaller sample change no plan (departures' p50/p99 on NYC
-# subway unchanged, bench/transit_queries.py).
-STATISTICS_TARGET = 10
-PATTERN_STOP_STATISTICS_TARGET = 1
 
 
 class TransitFeedWriter:
@@ -120,8 +111,7 @@ class TransitFeedWriter:
                     store_table(session, "transit_pattern_stop", pattern_stops, version.id)
                     # The only one of the packed tables a query filters (the others are
                     # read by key): its statistics while the worker is still busy.
-                    _analyze(session, ["transit_pattern_stop"],
-                             target=PATTERN_STOP_STATISTICS_TARGET)
+                    _analyze(session, ["transit_pattern_stop"])
             except BaseException:
                 with contextlib.suppress(Exception):
                     finishing.result()
@@ -140,22 +130,22 @@ class TransitFeedWriter:
         return {name: counts[name] for name in sorted(counts, key=order.index)}
 
 
-def _analyze(session: Session, tables: list[str], target: int = STATISTICS_TARGET) -> None:
+def _analyze(session: Session, tables: list[str]) -> None:
     """PostgreSQL: fresh statistics for freshly loaded tables.
 
     Without them the planner guesses until autovacuum catches up (PostgreSQL docs,
     "ANALYZE"); small tables count too: a stale row estimate on transit_route once made the
     planner run a whole departures query once per route. A sample of 3,000 rows (statistics
-    target 10, for this ANALYZE only; ``target``) is plenty for the queries, all index lookups
-    by version and id; the default 30,000 cost HART's import a tenth of a second on
-    transit_trip alone. Tables only read by primary key are skipped.
+    target 10, for this ANALYZE only) is plenty for the queries, all index lookups by version
+    and id; the default 30,000 cost HART's import a tenth of a second on transit_trip alone.
+    Tables only read by primary key are skipped.
     """
     analyzed = [table for table in dict.fromkeys(tables) if table not in KEY_LOOKUP_ONLY]
     connection = session.connection()
     if connection.dialect.name != "postgresql" or not analyzed:
         return
     previous = connection.exec_driver_sql("SHOW default_statistics_target").scalar()
-    connection.exec_driver_sql(f"SET default_statistics_target = {int(target)}")
+    connection.exec_driver_sql("SET default_statistics_target = 10")
     connection.exec_driver_sql("ANALYZE " + ", ".join(
         f"{table} ({', '.join(ANALYZED_COLUMNS[table])})" if table in ANALYZED_COLUMNS
         else table for table in analyzed))

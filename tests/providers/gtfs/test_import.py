@@ -212,7 +212,7 @@ def test_an_import_leaves_statistics_on_the_columns_queries_filter_on(session):
 
 
 @pytest.mark.postgres_only
-def test_an_import_s_statistics_sample_sizes_do_not_outlive_it(session):
+def test_an_import_s_statistics_sample_size_does_not_outlive_it(session):
     default = session.execute(sa.text("SHOW default_statistics_target")).scalar()
     import_gtfs_bytes(session, gtfs_zip())
     assert session.execute(sa.text("SHOW default_statistics_target")).scalar() == default
