@@ -293,6 +293,8 @@ class TransitRealtimeUpdate(Base):
     __tablename__ = "transit_realtime_update"
     __table_args__ = (
         sa.Index("ix_transit_realtime_update_provider_kinds", "provider", "kinds"),
+        # Ids never reused (migration 0013): the workers follow them upwards.
+        {"sqlite_autoincrement": True},
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)

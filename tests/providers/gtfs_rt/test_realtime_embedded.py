@@ -119,3 +119,56 @@ def test_an_older_message_never_undoes_a_newer_one_and_expired_ones_are_skipped(
     assert not store.exists(key("bart", "vehicles"))
     assert 0 < store.ttl(key("caltrain", "vehicles")) <= 300
 
+
+
+def test_a_running_worker_follows_each_full_dataset_that_replaces_the_last(
+        make_app, tmp_path, shared_data):
+    # Each full dataset replaces the kept one; the next must never reuse its id (SQLite gives
+    # a new row the largest id plus one), or the worker, past that id already, never sees it.
+    cli, _ = _cli(make_app, tmp_path, shared_data)
+    now = utcnow()
+
+    def vehicles(label: str) -> dict:
+        return {"full": True, "vehicles": {"V1": {"vehicle_id": "V1", "label": label}},
+                "meta": {"timestamp": 100, "received_at": 100, "static_version": 0}}
+
+    store = fakeredis.FakeRedis(server=fakeredis.FakeServer())
+    journal = RealtimeJournal()
+    for label in ("first", "second", "third"):
+        with cli.app_context():
+            session = db.session()
+            keep_update(session, "caltrain", vehicles(label), now + timedelta(minutes=5))
+            session.commit()
+            assert journal.catch_up(db.session(), store) == 1
+            db.session.remove()
+        assert json.loads(store.hget(key("caltrain", "vehicles"), "V1"))["label"] == label
+
+
+def test_migration_0013_rebuilds_the_kept_messages_keeping_them_both_ways(
+        make_app, tmp_path, shared_data):
+    from alembic import command
+
+    from app.migrate import alembic_config
+
+    cli, _ = _cli(make_app, tmp_path, shared_data)
+    engine = Database.state(cli).engine
+
+    def table_sql() -> str:
+        with engine.connect() as connection:
+            return connection.exec_driver_sql(
+                "SELECT sql FROM sqlite_master WHERE name = 'transit_realtime_update'").scalar()
+
+    def kept() -> list[tuple]:
+        with engine.connect() as connection:
+            return connection.execute(sa.select(TransitRealtimeUpdate.id,
+                                                TransitRealtimeUpdate.provider)).all()
+
+    _import_trip_updates(cli, shared_data)
+    before = kept()
+    assert "AUTOINCREMENT" in table_sql()
+    command.downgrade(alembic_config(engine), "0012_transit_version_key_once")
+    assert "AUTOINCREMENT" not in table_sql()
+    assert kept() == before
+    upgrade(engine)
+    assert "AUTOINCREMENT" in table_sql()
+    assert kept() == before
