@@ -288,12 +288,21 @@ def _match_trip_updates(session: Session, static_version: int | None,
         tu["service_date"] = service_day.isoformat() if service_day else None
         origin = (service_day_origin(service_day, tz).timestamp() + shift if service_day
                   else None)
-        by_stop = {v[0]: seq for seq, v in stops.items()}
+        # A stop named without its sequence is its first visit after the previous update's
+        # stop (GTFS-RT: a trip's stop time updates come in stop_sequence order), so a loop
+        # trip's start and end at one stop (which should carry sequences) are told apart.
+        visits: dict[str, list[int]] = {}
+        for seq in sorted(stops):
+            visits.setdefault(stops[seq][0], []).append(seq)
+        previous = None
         for stu in tu["stop_time_updates"]:
             seq = stu["stop_sequence"]
             if seq is None and stu["stop_id"] is not None:
-                seq = by_stop.get(stu["stop_id"])
+                seq = next((s for s in visits.get(stu["stop_id"], ())
+                            if previous is None or s > previous), None)
                 stu["stop_sequence"] = seq
+            if seq is not None:
+                previous = seq
             scheduled = stops.get(seq) if seq is not None else None
             if scheduled is None or (stu["stop_id"] and stu["stop_id"] != scheduled[0]):
                 report.warning("unmatched_stop", f"Stop {stu['stop_id']!r} (sequence {seq}) "
