@@ -100,10 +100,7 @@ class TransitRealtimeWriter:
         kinds = set(meta.get("kinds") or ())
         writes: dict[str, Any] = {"full": meta.get("incrementality") != "DIFFERENTIAL"}
         if "trip_updates" in kinds or trip_updates:
-            writes["trip_updates"] = {
-                trip_update_key(tu["trip"]["trip_id"], tu.get("service_date"), tu["run_start"])
-                if tu.get("run_start") is not None else tu["trip"]["trip_id"] or tu["entity_id"]:
-                tu for tu in trip_updates}
+            writes["trip_updates"] = {_stored_as(tu): tu for tu in trip_updates}
         if "vehicles" in kinds or vehicles:
             writes["vehicles"] = {v["vehicle_id"] or v["entity_id"]: v for v in vehicles}
         if "alerts" in kinds or alerts:
@@ -317,6 +314,14 @@ def _match_trip_updates(session: Session, static_version: int | None,
                         and origin is not None and secs is not None:
                     event["delay"] = int(event["time"] - (origin + secs))
     return matched, unmatched
+
+
+def _stored_as(tu: dict[str, Any]) -> str:
+    """A trip update's field in the ``trip_updates`` hash: its run's (``trip_update_key``),
+    its trip's, or without a trip id its entity's."""
+    if tu.get("run_start") is not None:
+        return trip_update_key(tu["trip"]["trip_id"], tu.get("service_date"), tu["run_start"])
+    return tu["trip"]["trip_id"] or tu["entity_id"]
 
 
 def _frequency_periods(session: Session, version_id: int, trip_ids: set[str]
