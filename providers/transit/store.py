@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 
 from providers.base import ImportResult
 from providers.models import Feed, FeedVersion
+from providers.transit import pgcopy
 from providers.transit.records import RECORD_TABLES, WRITE_ORDER
 from providers.transit.timetable import ShapeBuilder, TimetableBuilder, service_indexes
 
@@ -328,11 +329,11 @@ def _batches_iter(records: Any) -> Iterator[Any]:
 def store_table(session: Session, name: str, table: Any, version_id: int) -> None:
     """Store an Arrow table (columns named as ``name``'s) under a version, in one go.
 
-    PostgreSQL: ``COPY``, in binary format when the table has binary columns (the packed
-    arrays go as they are: a few thousand rows, a few MB), else in CSV format written by
-    Arrow's CSV writer (in C; the tables stored this way never hold an empty string, which
-    that format reads as NULL: ids are required, optional texts are null). SQLite: multi-row
-    ``INSERT``s (``_insert_many``) over a C-level ``zip`` of the columns.
+    PostgreSQL: ``COPY``, in binary format (encoded by ``pgcopy``) when the table has binary
+    columns (the packed arrays go as they are: a few thousand rows, a few MB), else in CSV
+    format written by Arrow's CSV writer (in C; the tables stored this way never hold an
+    empty string, which that format reads as NULL: ids are required, optional texts are
+    null). SQLite: multi-row ``INSERT``s (``_insert_many``) over a C-level ``zip`` of the columns.
     """
     if not table.num_rows:
         return
@@ -344,13 +345,13 @@ def store_table(session: Session, name: str, table: Any, version_id: int) -> Non
         copy_rows(session, name, columns,
                   _BatchRows(version_id, iter([table]), [0]), csv_text=True)
         return
+    body = pgcopy.copy_body(table, leading=version_id)
     driver = session.connection().connection.driver_connection
     with driver.cursor() as cursor, cursor.copy(  # type: ignore[union-attr]
             f"COPY {name} ({', '.join(columns)}) FROM STDIN (FORMAT BINARY)") as copy:
-        copy.set_types(["int8", *(_PG_TYPES[str(kind)] for kind in table.schema.types)])
-        for row in zip(itertools.repeat(version_id),
-                       *(column.to_pylist() for column in table.columns)):
-            copy.write_row(row)
+        copy.write(pgcopy.SIGNATURE)
+        copy.write(body)
+        copy.write(pgcopy.TRAILER)
 
 
 def _insert_table(session: Session, name: str, table: Any, version_id: int) -> None:
@@ -426,10 +427,6 @@ def _insert_many(cursor: Any, head: str, row: str, width: int, rows: Iterable[tu
     cursor.executemany(head + ", ".join([row] * per), full_groups())
     if rest and rest[0]:
         cursor.execute(head + ", ".join([row] * (len(rest[0]) // width)), rest[0])
-
-
-_PG_TYPES = {"int16": "int2", "int32": "int4", "int64": "int8", "string": "text",
-             "binary": "bytea", "bool": "bool", "double": "float8"}
 
 
 def _versioned(version_id: int, rows: Iterable[tuple], count: list[int]) -> Iterator[tuple]:
