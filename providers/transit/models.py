@@ -100,14 +100,13 @@ class TransitTrip(Base):
     trip's ordinal in its version (what the patterns' ``trip_indexes`` hold; trips.txt order);
     ``service_index``: its service's ordinal among the version's service ids sorted (the
     (service_id, service_index) pairs of a version's trips are that mapping). Neither depends
-    on stop_times, so trips are written while stop_times is still being parsed.
+    on stop_times, so trips are written while stop_times is still being parsed. No index on
+    ``trip_index``: readers map indexes to ids once per version (``providers.transit.queries``)
+    and fetch trips by primary key (migration 0014).
     ``providers.transit.timetable.trip_stop_times`` reads a trip's stop times back.
     """
 
     __tablename__ = "transit_trip"
-    __table_args__ = (
-        sa.Index("ix_transit_trip_index", "feed_version_id", "trip_index", unique=True),
-    )
 
     feed_version_id: Mapped[int] = mapped_column(BigIntPK, _version_fk(), primary_key=True)
     trip_id: Mapped[str] = mapped_column(sa.Text, primary_key=True)

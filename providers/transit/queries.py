@@ -214,7 +214,7 @@ _VERSION_CACHE_LIMIT = 64
 PREFETCH_DAYS_BEFORE, PREFETCH_DAYS_AFTER = 3, 10
 _services_cache: dict[tuple[Any, date], frozenset[str]] = {}
 _frequency_cache: dict[Any, Any] = {}
-_trip_service_cache: dict[Any, tuple[dict[str, int], Any]] = {}
+_trip_cache: dict[Any, _VersionTrips] = {}
 _route_cache: dict[Any, dict[str, dict[str, Any]]] = {}
 _statements: dict[Any, Any] = {}
 
@@ -282,6 +282,19 @@ def _routes(session: Session, version_key: tuple) -> dict[str, dict[str, Any]]:
     return cached
 
 
+class _VersionTrips(NamedTuple):
+    """What a departures board needs of every trip of a version, by trip index.
+
+    The patterns name trips by index; this maps them to their services and ids, so the board
+    fetches the few trips it shows by primary key (the trips need no index on their trip
+    index, one less for an import to fill: migration 0014).
+    """
+
+    service_index: dict[str, int]  # the version's service ids and their indexes
+    service_of: Any  # each trip's service index (a numpy array by trip index)
+    trip_ids: list[str]  # each trip's id, by trip index
+
+
 class _Frequencies(NamedTuple):
     """A version's frequency-based trips: by trip index, (trip id, first departure, periods)."""
 
@@ -317,18 +330,22 @@ def _frequencies(session: Session, version_key: tuple) -> _Frequencies:
     return _remember(_frequency_cache, version_key, found, limit=_VERSION_CACHE_LIMIT)
 
 
-def _trip_services(session: Session, version_key: tuple) -> tuple[dict[str, int], Any]:
-    """A version's service ids with their indexes, and each trip's service index (a numpy
-    array by trip index); cached per version."""
-    cached = _trip_service_cache.get(version_key)
+def _version_trips(session: Session, version_key: tuple) -> _VersionTrips:
+    """A version's trips by trip index (``_VersionTrips``); cached per version."""
+    cached = _trip_cache.get(version_key)
     if cached is None:
         rows = session.execute(
-            sa.select(TransitTrip.trip_index, TransitTrip.service_index, TransitTrip.service_id)
+            sa.select(TransitTrip.trip_index, TransitTrip.service_index, TransitTrip.service_id,
+                      TransitTrip.trip_id)
             .where(TransitTrip.feed_version_id == version_key[0])).all()
-        by_trip = np.zeros(max((r[0] for r in rows), default=-1) + 1, INDEX)
+        count = max((r[0] for r in rows), default=-1) + 1
+        by_trip = np.zeros(count, INDEX)
         by_trip[[r[0] for r in rows]] = [r[1] for r in rows]
-        cached = ({r[2]: r[1] for r in rows}, by_trip)
-        _remember(_trip_service_cache, version_key, cached, limit=_VERSION_CACHE_LIMIT)
+        trip_ids: list[str] = [""] * count
+        for row in rows:
+            trip_ids[row[0]] = row[3]
+        cached = _VersionTrips({r[2]: r[1] for r in rows}, by_trip, trip_ids)
+        _remember(_trip_cache, version_key, cached, limit=_VERSION_CACHE_LIMIT)
     return cached
 
 
@@ -353,13 +370,13 @@ def _pattern_stops_statement() -> Any:
 
 
 def _trips_statement() -> Any:
-    """Some trips of a version by trip index: what a departure shows of them."""
+    """Some trips of a version by id (its primary key): what a departure shows of them."""
     if "trips" not in _statements:
         _statements["trips"] = (
             sa.select(TransitTrip.trip_index, TransitTrip.trip_id, TransitTrip.headsign,
                       TransitTrip.route_id)
             .where(TransitTrip.feed_version_id == sa.bindparam("version"),
-                   TransitTrip.trip_index.in_(sa.bindparam("trips", expanding=True))))
+                   TransitTrip.trip_id.in_(sa.bindparam("trips", expanding=True))))
     return _statements["trips"]
 
 
@@ -419,12 +436,13 @@ def departures(session: Session, live: Any, public_id: str, *, at: datetime | No
                   for r in connection.execute(_pattern_stops_statement(),
                                               {"version": feed.version_id, "stops": stop_ids})]
         frequencies = _frequencies(session, version_key)
-        scheduled, templates = _candidates(boards, days, services,
-                                           _trip_services(session, version_key), frequencies,
+        version_trips = _version_trips(session, version_key)
+        scheduled, templates = _candidates(boards, days, services, version_trips, frequencies,
                                            limit)
         wanted = {c[2] for c in scheduled} | {t for _, t, _ in templates}
         trips = ({row.trip_index: row for row in connection.execute(
-            _trips_statement(), {"version": feed.version_id, "trips": sorted(wanted)})}
+            _trips_statement(), {"version": feed.version_id,
+                                 "trips": sorted(version_trips.trip_ids[t] for t in wanted)})}
             if wanted else {})
         routes = _routes(session, version_key)
         # (day, secs, trip index, board, run start or None) of every departure that may be
@@ -447,7 +465,7 @@ def departures(session: Session, live: Any, public_id: str, *, at: datetime | No
 
 
 def _candidates(boards: list[_Board], days: list[tuple[date, datetime, int, int]],
-                services: dict[date, frozenset[str]], trip_services: tuple[dict[str, int], Any],
+                services: dict[date, frozenset[str]], trips: _VersionTrips,
                 frequencies: _Frequencies, limit: int
                 ) -> tuple[list[tuple[int, int, int, int, None]], list[tuple[int, int, int]]]:
     """The departures a board may show: per service day, the scheduled ones in its window
@@ -457,7 +475,7 @@ def _candidates(boards: list[_Board], days: list[tuple[date, datetime, int, int]
     scheduled: list[tuple[int, int, int, int, None]] = []
     templates: list[tuple[int, int, int]] = []
     frequent = frequencies.indexes
-    service_index, service_of = trip_services
+    service_index, service_of = trips.service_index, trips.service_of
     for i, (day, _, low, high) in enumerate(days):
         active = np.zeros(len(service_index) + 1, bool)
         active[[service_index[s] for s in services[day] if s in service_index]] = True

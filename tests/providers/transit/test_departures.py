@@ -6,7 +6,12 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from providers.transit.queries import departures
-from tests.providers.transit.factories import CLOCK_CHANGE_FEED, gtfs_zip, import_gtfs_bytes
+from tests.providers.transit.factories import (
+    BASE_FEED,
+    CLOCK_CHANGE_FEED,
+    gtfs_zip,
+    import_gtfs_bytes,
+)
 
 NY = ZoneInfo("America/New_York")
 
@@ -215,3 +220,20 @@ def test_every_frequency_based_trip_gets_its_earliest_runs_on_a_short_board(sess
     items = board(session, datetime(2024, 7, 2, 10, 0), window_minutes=60, limit=2)
     assert trips(items) == [("T_OFTEN", "2024-07-02T10:00:00-04:00"),
                             ("T_HOURLY", "2024-07-02T10:01:00-04:00")]
+
+
+def test_a_new_version_s_board_names_its_own_trips_where_the_trip_order_changed(session):
+    import_gtfs_bytes(session, gtfs_zip())
+    assert trips(board(session, datetime(2024, 7, 2, 7, 30), window_minutes=120)) == [
+        ("T1", "2024-07-02T08:00:00-04:00")]
+    # The same stop times under other trip ids in another trips.txt order: the patterns of the
+    # new version name other trip indexes, which must not be read as the old version's.
+    renamed = {name: BASE_FEED[name].replace("T1,", "T_EARLY,").replace("T_NIGHT,", "T1,")
+               for name in ("trips.txt", "stop_times.txt")}
+    header, *rows = renamed["trips.txt"].splitlines()
+    renamed["trips.txt"] = "\n".join([header, *sorted(rows)]) + "\n"
+    assert import_gtfs_bytes(session, gtfs_zip(renamed)).ok
+    assert trips(board(session, datetime(2024, 7, 2, 7, 30), window_minutes=120)) == [
+        ("T_EARLY", "2024-07-02T08:00:00-04:00")]
+    assert trips(board(session, datetime(2024, 7, 2, 0, 15), window_minutes=30)) == [
+        ("T1", "2024-07-02T00:30:00-04:00")]
