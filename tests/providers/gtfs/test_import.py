@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pyarrow as pa
 import pytest
 import sqlalchemy as sa
 
@@ -212,7 +213,35 @@ def test_an_import_leaves_statistics_on_the_columns_queries_filter_on(session):
 
 
 @pytest.mark.postgres_only
-def test_an_import_s_statistics_sample_size_does_not_outlive_it(session):
-    default = session.execute(sa.text("SHOW default_statistics_target")).scalar()
+def test_an_import_s_statistics_sample_size_and_memory_do_not_outlive_it(session):
+    settings = sa.text("SELECT current_setting('default_statistics_target'), "
+                       "current_setting('work_mem')")
+    default = session.execute(settings).one()
     import_gtfs_bytes(session, gtfs_zip())
-    assert session.execute(sa.text("SHOW default_statistics_target")).scalar() == default
+    assert session.execute(settings).one() == default
+
+
+@pytest.mark.postgres_only
+def test_a_copy_s_new_rows_get_room_in_memory_for_the_copy_only(session):
+    from providers.transit.store import NEW_ROWS_MEMORY_LIMIT_KB, _room_for_new_rows
+
+    connection = session.connection()
+
+    def work_mem_kb() -> int:
+        return int(connection.exec_driver_sql(
+            "SELECT setting FROM pg_settings WHERE name = 'work_mem'").scalar())
+
+    def packed(megabytes: int) -> pa.Table:  # one 1 MB chunk, repeated: no memory spent
+        return pa.table({"packed": pa.chunked_array([pa.array([b"\x00" * (1 << 20)])]
+                                                    * megabytes)})
+
+    before = work_mem_kb()
+    rows = packed(12)
+    with _room_for_new_rows(connection, rows):
+        assert work_mem_kb() >= 12 * 1024 > before
+    assert work_mem_kb() == before
+    with _room_for_new_rows(connection, pa.table({"n": pa.array([1])})):
+        assert work_mem_kb() == before  # never lowered
+    with _room_for_new_rows(connection, packed(300)):
+        assert work_mem_kb() == NEW_ROWS_MEMORY_LIMIT_KB
+    assert work_mem_kb() == before
