@@ -73,7 +73,12 @@ def copy_body(table: pa.Table, leading: int | None = None) -> memoryview:
     for i, column in enumerate(table.columns):
         array = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
         kind = array.type
-        if kind in FIXED_WIDTH:
+        if kind not in FIXED_WIDTH and kind not in VARIABLE_WIDTH:
+            raise KeyError(f"no binary COPY encoding for Arrow type {kind}")
+        if array.null_count == n:  # NULL throughout (optional fields no row gives): -1 only
+            fields.append((f"c{i}_length", np.dtype(">i4")))
+            values.append(-1)
+        elif kind in FIXED_WIDTH:
             dtype = FIXED_WIDTH[kind][1]
             numbers = array.fill_null(False if kind == pa.bool_() else 0).to_numpy(
                 zero_copy_only=False)
@@ -94,8 +99,6 @@ def copy_body(table: pa.Table, leading: int | None = None) -> memoryview:
             values.append(lengths.to_numpy(zero_copy_only=False))
             flush()
             pieces.append(array.cast(pa.large_binary()))
-        else:
-            raise KeyError(f"no binary COPY encoding for Arrow type {kind}")
     flush()
     if not n:
         return memoryview(b"")

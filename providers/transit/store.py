@@ -367,11 +367,10 @@ def _batches_iter(records: Any) -> Iterator[Any]:
 def store_table(session: Session, name: str, table: Any, version_id: int) -> None:
     """Store an Arrow table (columns named as ``name``'s) under a version, in one go.
 
-    PostgreSQL: ``COPY``, in binary format (encoded by ``pgcopy``) when the table has binary
-    columns (the packed arrays go as they are: a few thousand rows, a few MB), else in CSV
-    format written by Arrow's CSV writer (in C; the tables stored this way never hold an
-    empty string, which that format reads as NULL: ids are required, optional texts are
-    null). SQLite: multi-row ``INSERT``s (``_insert_many``) over a C-level ``zip`` of the columns.
+    PostgreSQL: ``COPY`` in binary format, encoded column-wise by ``pgcopy`` (the packed
+    arrays go as they are; numbers need no parsing: NYC's 15,911 trips took the server 5-10
+    ms less than as CSV, for no more client time). SQLite: multi-row ``INSERT``s
+    (``_insert_many``) over a C-level ``zip`` of the columns.
     """
     if not table.num_rows:
         return
@@ -380,10 +379,6 @@ def store_table(session: Session, name: str, table: Any, version_id: int) -> Non
         _insert_table(session, name, table, version_id)
         return
     with _room_for_new_rows(session.connection(), table):
-        if not any(pa.types.is_binary(kind) for kind in table.schema.types):
-            copy_rows(session, name, columns,
-                      _BatchRows(version_id, iter([table]), [0]), csv_text=True)
-            return
         body = pgcopy.copy_body(table, leading=version_id)
         driver = session.connection().connection.driver_connection
         with driver.cursor() as cursor, cursor.copy(  # type: ignore[union-attr]
