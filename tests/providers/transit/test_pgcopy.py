@@ -29,13 +29,15 @@ def test_rows_are_laid_out_as_postgresql_documents_the_binary_format():
         "packed": pa.array([b"\x00\x01", None], pa.binary()),
         "real": pa.array([0.5, None], pa.float64()),
         "flag": pa.array([True, False], pa.bool_()),
+        "unused": pa.array([None, None], pa.int16()),  # NULL throughout
     })
     body = bytes(pgcopy.copy_body(table, leading=42))
     expected = (
-        struct.pack(">h", 7) + field(">q", 42) + field(">h", 1) + field(">i", -7)
+        struct.pack(">h", 8) + field(">q", 42) + field(">h", 1) + field(">i", -7)
         + text(b"Gare du Nord") + text(b"\x00\x01") + field(">d", 0.5) + field(">?", True)
-        + struct.pack(">h", 7) + field(">q", 42) + text(None) + field(">i", 2**31 - 1)
-        + text(b"") + text(None) + text(None) + field(">?", False))
+        + text(None)
+        + struct.pack(">h", 8) + field(">q", 42) + text(None) + field(">i", 2**31 - 1)
+        + text(b"") + text(None) + text(None) + field(">?", False) + text(None))
     assert body == expected
 
 
