@@ -139,6 +139,9 @@ class TransitPattern(Base):
       single row (one value per stop) when every trip of the pattern has the same values.
     - ``timepoints``: ``<i4`` matrix, ``-1`` where not given; NULL when none is; a single row
       when every trip has the same, as for the distances.
+
+    On PostgreSQL the matrices of a row past the row target are stored lz4-compressed
+    (migration 0015), the other packed arrays uncompressed (0008).
     """
 
     __tablename__ = "transit_pattern"
