@@ -192,7 +192,7 @@ class TimetableBuilder:
         run_trips = trip[np.concatenate(([0], edges))]
         rising = seq[1:] > seq[:-1]
         rising[edges - 1] = True
-        if not (rising.all() and len(np.unique(run_trips)) == len(run_trips)):
+        if not (rising.all() and np.bincount(run_trips, minlength=n_trips).max() <= 1):
             # Not grouped by trip in rising sequence (feeds almost always are): sort.
             order = np.argsort((trip.astype(np.int64) << 32) | seq, kind="stable")
             trip, seq, stop, arr, dep, head, pick, drop, dist, point = (
