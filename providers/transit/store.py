@@ -13,10 +13,8 @@ tables. HART's 438,421 stop times and 45,835 shape points become 4,227 + 124 + 2
 from __future__ import annotations
 
 import contextlib
-import csv
 import functools
 import gc
-import io
 import itertools
 import sqlite3
 import threading
@@ -475,10 +473,8 @@ def _versioned(version_id: int, rows: Iterable[tuple], count: list[int]) -> Iter
 
 
 class _BatchRows:
-    """Batched records with the version id in front: tuples when iterated, CSV blocks for COPY.
-
-    A batch is an Arrow table (CSV-encoded by Arrow, in C) or a list of tuples.
-    """
+    """Batched records (Arrow tables or lists of tuples) as tuples with the version id in
+    front, counted in ``count[0]``."""
 
     def __init__(self, version_id: int, batches: Iterator[Any], count: list[int]) -> None:
         self.version_id = version_id
@@ -497,67 +493,16 @@ class _BatchRows:
                 yield from zip(itertools.repeat(version_id),
                                *(column.to_pylist() for column in batch.columns))
 
-    def csv_blocks(self) -> Iterator[bytes | str]:
-        import numpy as np
-        import pyarrow as pa
-        import pyarrow.csv as pacsv
-
-        options = pacsv.WriteOptions(include_header=False, quoting_style="needed")
-        buffer = io.StringIO()
-        writer = csv.writer(buffer, lineterminator="\n")
-        for batch in self.batches:
-            if isinstance(batch, list):
-                self.count[0] += len(batch)
-                writer.writerows((self.version_id, *row) for row in batch)
-                yield buffer.getvalue()
-                buffer.seek(0)
-                buffer.truncate()
-                continue
-            self.count[0] += batch.num_rows
-            batch = batch.add_column(0, "feed_version_id", pa.array(
-                np.full(batch.num_rows, self.version_id, np.int64)))
-            sink = pa.BufferOutputStream()
-            pacsv.write_csv(batch, sink, options)
-            yield sink.getvalue().to_pybytes()
-
-
-def _write_csv_blocks(copy: Any, rows: Iterable[tuple]) -> None:
-    if isinstance(rows, _BatchRows):
-        for block in rows.csv_blocks():
-            copy.write(block)
-        return
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    rows = iter(rows)
-    while True:
-        writer.writerows(itertools.islice(rows, COPY_BLOCK_ROWS))
-        block = buffer.getvalue()
-        if not block:
-            return
-        copy.write(block)
-        buffer.seek(0)
-        buffer.truncate()
-
 
 def copy_rows(session: Session, table: str, columns: tuple[str, ...],
-              rows: Iterable[tuple], *, csv_text: bool = False) -> None:
-    """PostgreSQL COPY of ``rows`` into ``table`` on the session's connection (same transaction).
-
-    ``csv_text``: format the rows with the C ``csv`` writer and send them in large blocks
-    (``COPY ... WITH (FORMAT csv)``) instead of psycopg's per-row ``write_row``. In that format
-    an unquoted empty field is NULL, so only tables whose records never hold an empty string
-    may use it (``CSV_SAFE``).
-    """
+              rows: Iterable[tuple]) -> None:
+    """PostgreSQL COPY of ``rows`` into ``table`` on the session's connection (same transaction),
+    a row at a time by psycopg (the small tables; ``store_table`` sends the big ones whole)."""
     driver = session.connection().connection.driver_connection
-    column_list = ", ".join(columns)
-    options = " WITH (FORMAT csv)" if csv_text else ""
     with driver.cursor() as cursor, cursor.copy(  # type: ignore[union-attr]
-            f"COPY {table} ({column_list}) FROM STDIN{options}") as copy:
-        if not csv_text:
-            for row in rows:
-                copy.write_row(row)
-            return
-        _write_csv_blocks(copy, rows)
+            f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)
 
 
 def insert_rows(session: Session, table: str, columns: tuple[str, ...],
