@@ -295,9 +295,16 @@ def _match_trip_updates(session: Session, static_version: int | None,
         for stu in tu["stop_time_updates"]:
             seq = stu["stop_sequence"]
             if seq is None and stu["stop_id"] is not None:
-                seq = next((s for s in visits.get(stu["stop_id"], ())
-                            if previous is None or s > previous), None)
+                seen = visits.get(stu["stop_id"], ())
+                seq = next((s for s in seen if previous is None or s > previous), None)
                 stu["stop_sequence"] = seq
+                if len(seen) > 1 and seq is not None:
+                    report.warning("ambiguous_stop", f"Trip {trip_id!r} visits stop "
+                                   f"{stu['stop_id']!r} {len(seen)} times and the update names "
+                                   "no stop_sequence (GTFS-Realtime asks for one then); taken "
+                                   f"as the visit at sequence {seq}, the first after the "
+                                   "previous update's stop.", field="stop_sequence",
+                                   value=stu["stop_id"])
             if seq is not None:
                 previous = seq
             scheduled = stops.get(seq) if seq is not None else None

@@ -42,6 +42,7 @@ def apply(session, redis, delays):
     outcome = import_realtime(session, feed_message(fill, timestamp=int(AT.timestamp())),
                               "testtransit", redis, now=AT)
     assert outcome.counts["matched_trips"] == 1
+    return outcome
 
 
 def test_a_stop_named_without_sequence_is_its_first_visit(loop, session, redis):
@@ -55,3 +56,18 @@ def test_the_same_stop_named_again_is_its_next_visit(loop, session, redis):
     trip = get_trip(session, redis, "testtransit:T_LOOP", service_date=AT.date())
     assert [(s["stop_sequence"], s["delay"]) for s in trip["stops"]] == [
         (1, 60), (2, 120), (3, 300)]
+
+
+def test_the_report_says_which_visit_a_stop_without_sequence_was_taken_as(loop, session, redis):
+    outcome = apply(session, redis, [("A1", 60), ("B", 120), ("A1", 300)])
+    assert outcome.report.counts["ambiguous_stop"] == 2
+    ambiguous = outcome.report.examples["ambiguous_stop"]
+    assert [(p.severity, p.value) for p in ambiguous] == [("warning", "A1"), ("warning", "A1")]
+    assert "sequence 1" in ambiguous[0].message
+    assert "sequence 3" in ambiguous[1].message
+    assert "visits stop 'A1' 2 times" in ambiguous[0].message
+
+
+def test_a_stop_visited_once_needs_no_sequence(loop, session, redis):
+    outcome = apply(session, redis, [("B", 120)])
+    assert "ambiguous_stop" not in outcome.report.counts
