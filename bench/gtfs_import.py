@@ -23,6 +23,7 @@ import io
 import multiprocessing
 import resource
 import secrets
+import statistics
 import sys
 import tempfile
 import time
@@ -178,9 +179,11 @@ def main() -> None:
                                                          f"{tmp}/p-{name}"),
                 }
                 best: dict[str, list] = {}
+                walls: dict[str, list[float]] = {label: [] for label in cases}
                 for _ in range(args.repeat):  # interleaved, so a burst of load hits all cases
                     for label, fn in cases.items():
                         count, wall, cpu, peak, after = measure(fn)
+                        walls[label].append(wall)
                         if label not in best:
                             best[label] = [count, wall, cpu, peak, after]
                         else:  # the best of the runs (the least disturbed), the highest peak
@@ -188,11 +191,12 @@ def main() -> None:
                             b[1], b[2], b[3] = min(b[1], wall), min(b[2], cpu), max(b[3], peak)
                             if after is not None:
                                 b[4] = after if b[4] is None else min(b[4], after)
+                median = {label: statistics.median(runs) for label, runs in walls.items()}
                 for label, (count, wall, cpu, peak, after) in best.items():
-                    rows.append((name, label, count, wall, cpu, peak))
+                    rows.append((name, label, count, wall, cpu, peak, median[label]))
                     if after is not None:
                         rows.append((name, "  then its checkpoint (background)", "after",
-                                     after, None, None))
+                                     after, None, None, None))
                 for label, a, b in (
                         ("PostgreSQL import / COPY", "mobihub import PostgreSQL",
                          "COPY baseline (PostgreSQL)"),
@@ -203,22 +207,26 @@ def main() -> None:
                         ("gtfs_kit / PostgreSQL import", "gtfs_kit.read_feed",
                          "mobihub import PostgreSQL")):
                     rows.append((name, f"ratio {label}", None, best[a][1] / best[b][1],
-                                 best[a][2] / best[b][2], 0))
+                                 best[a][2] / best[b][2], 0, median[a] / median[b]))
             finally:
                 with admin.connect() as c:
                     c.exec_driver_sql(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
     print(f"{'feed':<5} {'case':<36} {'stop_times':>10} {'wall s':>8} {'cpu s':>7} "
-          f"{'rows/s':>10} {'peak MB':>8}")
-    for feed, label, count, wall, cpu, peak in rows:
+          f"{'rows/s':>10} {'peak MB':>8} {'median s':>9}")
+    for feed, label, count, wall, cpu, peak, median_wall in rows:
         if count == "after":
             print(f"{feed:<5} {label:<36} {'':>10} {wall:>8.2f}")
         elif count is None:
-            print(f"{feed:<5} {label:<36} {'':>10} {wall:>7.2f}x {cpu:>6.2f}x")
+            print(f"{feed:<5} {label:<36} {'':>10} {wall:>7.2f}x {cpu:>6.2f}x {'':>10} "
+                  f"{'':>8} {median_wall:>8.2f}x")
         else:
             print(f"{feed:<5} {label:<36} {count:>10,} {wall:>8.2f} {cpu:>7.2f} "
-                  f"{count / wall:>10,.0f} {peak:>8.1f}")
+                  f"{count / wall:>10,.0f} {peak:>8.1f} {median_wall:>9.2f}")
     print("cpu s: user + system CPU of the client process (the PostgreSQL server's is not "
-          "counted); rows/s from wall time. With --repeat, the best of the runs.")
+          "counted); rows/s from wall time. With --repeat, the best of the runs, and the "
+          "median wall time of the runs beside them (ratios of medians in that column): on a "
+          "noisy machine the best favours the import, whose threads and database server spread "
+          "wider than gtfs_kit's single thread; compare the medians of several runs.")
     print("then its checkpoint: the SQLite log copied into the database file after the "
           "import's commit, work the checkpointer thread does off the import's path (app.wal).")
     print("peak MB: max RSS of the process that ran the case (each case runs in its own, forked "
