@@ -225,8 +225,8 @@ def main() -> None:
     print("cpu s: user + system CPU of the client process (the PostgreSQL server's is not "
           "counted); rows/s from wall time. With --repeat, the best of the runs, and the "
           "median wall time of the runs beside them (ratios of medians in that column): on a "
-          "noisy machine the best favours the import, whose threads and database server spread "
-          "wider than gtfs_kit's single thread; compare the medians of several runs.")
+          "noisy machine the two differ by 10% or more, most for the import (threads and a "
+          "database server on few cores); compare medians of several runs.")
     print("then its checkpoint: the SQLite log copied into the database file after the "
           "import's commit, work the checkpointer thread does off the import's path (app.wal).")
     print("peak MB: max RSS of the process that ran the case (each case runs in its own, forked "
