@@ -47,14 +47,14 @@ def compression(session, column: str) -> set[str | None]:
         f"SELECT DISTINCT pg_column_compression({column}) FROM transit_pattern")).scalars())
 
 
-def lz4_available(session) -> bool:
-    return "lz4" in (session.execute(sa.text(
-        "SELECT enumvals FROM pg_settings WHERE name = 'default_toast_compression'")
+def lz4_available(connection: sa.Connection) -> bool:
+    return "lz4" in (connection.exec_driver_sql(
+        "SELECT enumvals FROM pg_settings WHERE name = 'default_toast_compression'"
     ).scalar() or [])
 
 
 def test_a_big_pattern_s_matrices_are_compressed_and_read_back(session):
-    if not lz4_available(session):
+    if not lz4_available(session.connection()):
         pytest.skip("this PostgreSQL has no lz4: the matrices are stored uncompressed")
     assert import_gtfs_bytes(session, gtfs_zip(many_trips_with_their_own_dwells())).ok
     assert compression(session, "dwell_secs") == {"lz4"}
@@ -79,9 +79,7 @@ def test_the_migration_goes_down_to_uncompressed_and_up_again(app):
                 {"names": list(MATRICES)}).all())
 
     with engine.connect() as connection:
-        if "lz4" not in (connection.exec_driver_sql(
-                "SELECT enumvals FROM pg_settings WHERE name = 'default_toast_compression'"
-        ).scalar() or []):
+        if not lz4_available(connection):
             pytest.skip("this PostgreSQL has no lz4: the migration changes nothing")
     assert storage() == {("x", "l")}
     try:
