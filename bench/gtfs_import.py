@@ -9,8 +9,9 @@ to our adapter's parse alone (validation included, no database; stop_times consu
 batches the writers take: Arrow tables from the vectorised path, not converted to Python
 tuples). Every module is imported before the cases fork, so no case pays for an import. On a
 shared, loaded machine wall times swing; ``--repeat N`` runs the cases N times, interleaved, and
-shows the best, and the CPU column (this process only, the PostgreSQL server's work is not in
-it) is steadier.
+shows the best, and the CPU column (this process only) is steadier. The PostgreSQL server's CPU
+for our import is shown on a line of its own, when the server runs on this machine: on a
+machine of few cores the import's client and server share them.
 
     .venv/bin/python bench/gtfs_import.py [--feeds hart,nyc] [--repeat 3] [--pg postgresql://postgres@127.0.0.1:5432/postgres]
 """
@@ -56,20 +57,31 @@ def cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+def backend_cpu_seconds(pid: int) -> float | None:
+    """CPU time of a PostgreSQL backend process so far (Linux ``/proc``; None when the server
+    does not run on this host or its processes cannot be read)."""
+    try:
+        with open(f"/proc/{pid}/schedstat") as stat:
+            return int(stat.read().split()[0]) / 1e9
+    except (OSError, ValueError, IndexError):
+        return None
+
+
 def _child(fn, queue) -> None:
     start, cpu = time.perf_counter(), cpu_seconds()
     count = fn()
     wall, cpu = time.perf_counter() - start, cpu_seconds() - cpu
-    after = None
+    after = server = None
     if isinstance(count, tuple):  # the case timed its own core (our import: not the set-up)
-        count, wall, cpu, after = count
+        count, wall, cpu, after, server = count
     queue.put((count, wall, cpu, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-               after))
+               after, server))
 
 
 def measure(fn):
     """Run one case in a fresh process: (rows, wall s, CPU s, peak RSS in MB of that process,
-    seconds of work the case left to a background thread, or None)."""
+    seconds of work the case left to a background thread, or None, CPU s of the PostgreSQL
+    backend that served it, or None)."""
     context = multiprocessing.get_context("fork")
     queue = context.Queue()
     process = context.Process(target=_child, args=(fn, queue))
@@ -79,9 +91,13 @@ def measure(fn):
     return result
 
 
-def our_import(url: str, path: Path, instance: str) -> tuple[int, float, float, float | None]:
+def our_import(url: str, path: Path, instance: str
+               ) -> tuple[int, float, float, float | None, float | None]:
     """The real sync (adapter, writer, activation, commit), timed without the app's creation
     and the migration of the fresh database.
+
+    On PostgreSQL the server's share is measured too: the CPU time of the backend that ran
+    the import (the session's one pooled connection, checked to be the same one after).
 
     On SQLite the commit leaves the log's checkpoint to the checkpointer thread (``app.wal``),
     as PostgreSQL leaves its own to its checkpointer process; that checkpoint is run and timed
@@ -92,6 +108,8 @@ def our_import(url: str, path: Path, instance: str) -> tuple[int, float, float, 
     upgrade(db.state(app).engine)
     with app.app_context():
         payload = Payload(path.read_bytes(), str(path))
+        backend = _backend_pid(db.session())
+        server = None if backend is None else backend_cpu_seconds(backend)
         start, cpu = time.perf_counter(), cpu_seconds()
         # A provider of its own per run: a repeated run must import, not find it unchanged.
         provider = f"bench-{path.stem}-{secrets.token_hex(3)}"
@@ -100,6 +118,10 @@ def our_import(url: str, path: Path, instance: str) -> tuple[int, float, float, 
         wall, cpu = time.perf_counter() - start, cpu_seconds() - cpu
         assert outcome.ok, outcome.message
         count = outcome.counts["stop_times"]
+        if server is not None:
+            used = backend_cpu_seconds(backend)  # type: ignore[arg-type]
+            same = _backend_pid(db.session()) == backend
+            server = used - server if same and used is not None else None
     engine = db.state(app).engine
     after = None
     if engine.dialect.name == "sqlite":
@@ -107,7 +129,18 @@ def our_import(url: str, path: Path, instance: str) -> tuple[int, float, float, 
         checkpoint(engine.url.database)
         after = time.perf_counter() - start
     engine.dispose()
-    return count, wall, cpu, after
+    return count, wall, cpu, after, server
+
+
+def _backend_pid(session) -> int | None:
+    """The PostgreSQL backend of the session's connection (None on SQLite), its transaction
+    ended so the import begins its own."""
+    if session.connection().dialect.name != "postgresql":
+        session.rollback()
+        return None
+    pid = session.connection().exec_driver_sql("SELECT pg_backend_pid()").scalar()
+    session.rollback()
+    return pid
 
 
 def copy_baseline(url: str, path: Path) -> int:
@@ -182,21 +215,26 @@ def main() -> None:
                 walls: dict[str, list[float]] = {label: [] for label in cases}
                 for _ in range(args.repeat):  # interleaved, so a burst of load hits all cases
                     for label, fn in cases.items():
-                        count, wall, cpu, peak, after = measure(fn)
+                        count, wall, cpu, peak, after, server = measure(fn)
                         walls[label].append(wall)
                         if label not in best:
-                            best[label] = [count, wall, cpu, peak, after]
+                            best[label] = [count, wall, cpu, peak, after, server]
                         else:  # the best of the runs (the least disturbed), the highest peak
                             b = best[label]
                             b[1], b[2], b[3] = min(b[1], wall), min(b[2], cpu), max(b[3], peak)
                             if after is not None:
                                 b[4] = after if b[4] is None else min(b[4], after)
+                            if server is not None:
+                                b[5] = server if b[5] is None else min(b[5], server)
                 median = {label: statistics.median(runs) for label, runs in walls.items()}
-                for label, (count, wall, cpu, peak, after) in best.items():
+                for label, (count, wall, cpu, peak, after, server) in best.items():
                     rows.append((name, label, count, wall, cpu, peak, median[label]))
                     if after is not None:
                         rows.append((name, "  then its checkpoint (background)", "after",
                                      after, None, None, None))
+                    if server is not None:
+                        rows.append((name, "  and its PostgreSQL backend's CPU", "server",
+                                     None, server, None, None))
                 for label, a, b in (
                         ("PostgreSQL import / COPY", "mobihub import PostgreSQL",
                          "COPY baseline (PostgreSQL)"),
@@ -216,6 +254,8 @@ def main() -> None:
     for feed, label, count, wall, cpu, peak, median_wall in rows:
         if count == "after":
             print(f"{feed:<5} {label:<36} {'':>10} {wall:>8.2f}")
+        elif count == "server":
+            print(f"{feed:<5} {label:<36} {'':>10} {'':>8} {cpu:>7.2f}")
         elif count is None:
             print(f"{feed:<5} {label:<36} {'':>10} {wall:>7.2f}x {cpu:>6.2f}x {'':>10} "
                   f"{'':>8} {median_wall:>8.2f}x")
@@ -227,6 +267,9 @@ def main() -> None:
           "median wall time of the runs beside them (ratios of medians in that column): on a "
           "noisy machine the two differ by 10% or more, most for the import (threads and a "
           "database server on few cores); compare medians of several runs.")
+    print("and its PostgreSQL backend's CPU: what the database server spent on the import "
+          "(from /proc, when the server runs on this machine; the best of the runs), beside the "
+          "client's: both share the machine's cores.")
     print("then its checkpoint: the SQLite log copied into the database file after the "
           "import's commit, work the checkpointer thread does off the import's path (app.wal).")
     print("peak MB: max RSS of the process that ran the case (each case runs in its own, forked "
