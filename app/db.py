@@ -17,7 +17,9 @@ import sqlalchemy.dialects.postgresql
 from flask import Flask, current_app, has_app_context
 from sqlalchemy import MetaData, event
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import DeclarativeBase, Session, scoped_session, sessionmaker
+from sqlalchemy.sql.functions import GenericFunction
 
 from app.wal import WalCheckpointer
 from app.wal import checkpointer as process_checkpointer
@@ -98,6 +100,42 @@ def create_db_engine(url: str, *, checkpointer: WalCheckpointer | None = None,
     return sa.create_engine(url, **kwargs)
 
 
+class unicode_lower(GenericFunction):
+    """``lower()`` that folds every script's letters, on both backends.
+
+    SQLite's own ``lower()`` folds ASCII letters only ("ÜBERSEE" stays "Übersee";
+    https://www.sqlite.org/lang_corefunc.html#lower), so on SQLite this is Python's
+    ``str.lower`` (registered on each connection, ``_register_sqlite_functions``), the same
+    folding the API applies to what a user typed. PostgreSQL's ``lower()`` folds by the
+    database's character type (a UTF-8 one folds every script).
+    """
+
+    type = sa.Text()
+    inherit_cache = True
+
+
+@compiles(unicode_lower)
+def _unicode_lower_elsewhere(element: unicode_lower, compiler: Any, **kw: Any) -> str:
+    return f"lower({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(unicode_lower, "sqlite")
+def _unicode_lower_on_sqlite(element: unicode_lower, compiler: Any, **kw: Any) -> str:
+    return f"unicode_lower({compiler.process(element.clauses, **kw)})"
+
+
+def _python_lower(value: Any) -> Any:
+    return value.lower() if isinstance(value, str) else value
+
+
+def _register_sqlite_functions(engine: Engine) -> None:
+    """The SQL functions the app's queries call on SQLite beyond its built-in ones."""
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.create_function("unicode_lower", 1, _python_lower, deterministic=True)
+
+
 def _configure_sqlite(engine: Engine, checkpointer: WalCheckpointer) -> None:
     database = engine.url.database or ""
     file_backed = database not in ("", ":memory:")
@@ -105,6 +143,7 @@ def _configure_sqlite(engine: Engine, checkpointer: WalCheckpointer) -> None:
     checkpointed = file_backed and not database.startswith("file:")
     if checkpointed:
         checkpointer.register(engine, database)
+    _register_sqlite_functions(engine)
 
     # pysqlite's own transaction handling breaks SAVEPOINT; let SQLAlchemy emit BEGIN itself.
     # https://docs.sqlalchemy.org/en/20/dialects/sqlite.html#serializable-isolation-savepoints-transactional-ddl
@@ -250,6 +289,8 @@ def _read_engine(engine: Engine) -> Engine:
                     "connect_args": {"check_same_thread": False, "timeout": 30}
                 } if sqlite else {"isolation_level": "AUTOCOMMIT", "pool_pre_ping": False}
                 found = _READ_ENGINES[engine] = sa.create_engine(engine.url, **options)
+                if sqlite:
+                    _register_sqlite_functions(found)
                 # disposing the app's engine (tests, forks) closes the twin's connections too
                 event.listen(engine, "engine_disposed", lambda _engine: found.dispose())
     return found

@@ -17,6 +17,7 @@ import numpy as np
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from app.db import unicode_lower
 from app.errors import Problem
 from providers.geo import box_around, geodesic_distances
 from providers.models import Feed, FeedVersion, Provider
@@ -122,7 +123,7 @@ def list_stops(session: Session, *, lat: float | None = None, lon: float | None 
     if q:
         pattern = "%" + q.lower().replace("\\", "\\\\").replace("%", "\\%").replace(
             "_", "\\_") + "%"
-        query = query.where(sa.func.lower(TransitStop.name).like(pattern, escape="\\"))
+        query = query.where(unicode_lower(TransitStop.name).like(pattern, escape="\\"))
     if bbox is not None:
         min_lon, min_lat, max_lon, max_lat = bbox
         query = query.where(TransitStop.lat.between(min_lat, max_lat),

@@ -34,3 +34,18 @@ def test_read_only_work_opens_no_transaction_and_outlives_a_dead_pooled_connecti
 def test_read_only_work_shares_the_transaction_of_a_session_that_has_one(app, session):
     session.execute(sa.text("SELECT 1"))
     assert run_read_only(session, lambda connection: connection) is session.connection()
+
+
+def test_read_only_work_on_sqlite_folds_letters_beyond_ascii_like_the_app_engine(tmp_path):
+    # The read-only twin of a file-backed SQLite engine has its own connections: the app's SQL
+    # functions (app.db.unicode_lower) must be there too.
+    from app.db import _read_engine, create_db_engine, unicode_lower
+
+    engine = create_db_engine(f"sqlite:///{tmp_path / 'fold.sqlite3'}")
+    try:
+        query = sa.select(unicode_lower(sa.literal("MÜNCHEN ΣΟΦΙΑ")))
+        for each in (engine, _read_engine(engine)):
+            with each.connect() as connection:
+                assert connection.execute(query).scalar_one() == "münchen σοφια"
+    finally:
+        engine.dispose()

@@ -20,7 +20,7 @@ class StopQuerySchema(PageQuerySchema):
                              metadata={"description": "Search radius in metres"})
     bbox = BoundingBox(metadata={"description": BBOX_DESCRIPTION})
     q = ma.fields.String(validate=ma.validate.Length(1, 100),
-                         metadata={"description": "Part of the stop name"})
+                         metadata={"description": "Part of the stop name, in any case"})
 
     @ma.validates_schema
     def _point_needs_both(self, data: dict[str, Any], **_: Any) -> None:

@@ -36,3 +36,21 @@ def test_a_bbox_with_its_south_edge_north_of_its_north_edge_is_a_422(api_client)
     response = api_client.get("/transit/v1/stops?bbox=0,10,1,9")
     assert response.status_code == 422
     assert response.get_json()["errors"][0]["field"] == "bbox"
+
+
+def test_a_name_search_folds_the_case_of_letters_beyond_ascii(api_client, session):
+    # SQLite's own lower() folds ASCII letters only: "MÜNCHEN" would not match "münchen".
+    import_gtfs_bytes(session, gtfs_zip({
+        "stops.txt": "stop_id,stop_name,stop_lat,stop_lon\n"
+                     "M,MÜNCHEN Hbf,48.14,11.56\n"
+                     "S,ΣΟΦΙΑ Central,42.71,23.32\n"
+                     "P,Paris Est,48.88,2.36\n"}))
+
+    def found(q: str) -> list[str]:
+        response = api_client.get("/transit/v1/stops", query_string={"q": q})
+        assert response.status_code == 200
+        return [s["id"] for s in response.get_json()["items"]]
+
+    assert found("münchen") == found("München") == found("MÜNCHEN") == ["testtransit:M"]
+    assert found("σοφια") == ["testtransit:S"]
+    assert found("ü") == ["testtransit:M"]
