@@ -133,10 +133,9 @@ def our_import(url: str, path: Path, instance: str
 
 
 def _backend_pid(session) -> int | None:
-    """The PostgreSQL backend of the session's connection (None on SQLite), its transaction
-    ended so the import begins its own."""
-    if session.connection().dialect.name != "postgresql":
-        session.rollback()
+    """The PostgreSQL backend of the session's connection (None on SQLite, whose session is
+    left untouched), its transaction ended so the import begins its own."""
+    if session.get_bind().dialect.name != "postgresql":
         return None
     pid = session.connection().exec_driver_sql("SELECT pg_backend_pid()").scalar()
     session.rollback()
