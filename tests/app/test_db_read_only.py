@@ -2,7 +2,7 @@
 
 import sqlalchemy as sa
 
-from app.db import Database, db, run_read_only
+from app.db import Database, _read_engine, create_db_engine, db, run_read_only, unicode_lower
 
 
 def test_read_only_work_opens_no_transaction_and_outlives_a_dead_pooled_connection(make_app):
@@ -39,8 +39,6 @@ def test_read_only_work_shares_the_transaction_of_a_session_that_has_one(app, se
 def test_read_only_work_on_sqlite_folds_letters_beyond_ascii_like_the_app_engine(tmp_path):
     # The read-only twin of a file-backed SQLite engine has its own connections: the app's SQL
     # functions (app.db.unicode_lower) must be there too.
-    from app.db import _read_engine, create_db_engine, unicode_lower
-
     engine = create_db_engine(f"sqlite:///{tmp_path / 'fold.sqlite3'}")
     try:
         query = sa.select(unicode_lower(sa.literal("MÜNCHEN ΣΟΦΙΑ")))
