@@ -13,12 +13,11 @@ Schedule reference (https://gtfs.org/schedule/reference/).
 
 from __future__ import annotations
 
+import collections
 import itertools
-import queue
 import re
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -1271,27 +1270,21 @@ def _fast_blocks(t: _Table, fields: tuple[str, ...],
     ``check`` gets the block's columns (those of ``fields`` the file has, as text), its row
     count and the block (first line, bytes, lines), and returns a batch (an Arrow table, or a
     list of tuples), or None when the block holds anything the row loop
-    would report or treat specially. That block is given back (``ByteBlocks.give_back``) and
-    the iteration stops: the row loop reads on from it. ``check`` changes the parse's state only
-    once it has decided to take the block. ``ahead``: the file's first blocks, read already.
+    would report or treat specially. That block and those read after it are given back
+    (``ByteBlocks.give_back``) and the iteration stops: the row loop reads on from it. ``check``
+    changes the parse's state only once it has decided to take the block. ``ahead``: the
+    file's reader, started already (``_ReadAhead``); else one starts here.
     """
     blocks = t.file.blocks
     if blocks is None:
         return
     names = _column_names(t)
-    fetch = ahead.fetch if ahead is not None else _block_reader(t, fields)
-    # The next block is inflated and parsed (both without the GIL) while this one is checked;
-    # the blocks read ahead come first.
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="gtfs-read") as pool:
-        def upcoming() -> Callable[[], Any]:
-            if ahead is not None and not ahead.handed_over:
-                return ahead.take
-            return pool.submit(fetch).result
-
-        pending = upcoming()
-        while (got := pending()) is not None:
+    # The blocks are inflated and parsed (both without the GIL) on the reader's thread while
+    # they are checked here.
+    reader = ahead if ahead is not None else _ReadAhead(_block_reader(t, fields))
+    try:
+        while (got := reader.take()) is not None:
             taken, table = got
-            pending = upcoming()
             batch = None
             if table is not None:
                 try:
@@ -1300,18 +1293,14 @@ def _fast_blocks(t: _Table, fields: tuple[str, ...],
                     batch = check(columns, table.num_rows, taken)
                 except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
                     batch = None
-            if batch is None:  # the row loop reads on from this block (and those read ahead)
-                read = [taken]
-                while (later := pending()) is not None:
-                    read.append(later[0])
-                    if ahead is None or ahead.handed_over:
-                        break
-                    pending = ahead.take
-                for block in reversed(read):
+            if batch is None:  # the row loop reads on from this block (and those read after)
+                for block in reversed([taken, *(later[0] for later in reader.stop())]):
                     blocks.give_back(*block)
                 return
             if len(batch):
                 yield batch
+    finally:
+        reader.close()
 
 
 def _column_names(t: _Table) -> list[str]:
@@ -1357,51 +1346,106 @@ def _block_reader(t: _Table, fields: tuple[str, ...]
     return fetch
 
 
-# Blocks of stop_times read ahead at most (2 MiB each, and their Arrow columns).
+# Blocks a file's reader keeps read ahead of its consumer at most (2 MiB each, and their
+# Arrow columns).
 READ_AHEAD_BLOCKS = 6
+# How long a reader with ``READ_AHEAD_BLOCKS`` waiting waits for its consumer before it pauses
+# (the next ``take`` resumes it).
+READ_AHEAD_IDLE_SECONDS = 1.0
 
 
 class _ReadAhead:
-    """The first blocks of a big file read (inflated and parsed by Arrow) on a thread of their
-    own while the feed's small tables are parsed, one at a time on the other core.
+    """A big file's blocks read (inflated and parsed by Arrow) on a thread of their own, in
+    order, at most ``most`` ahead of the consumer (``take``).
 
-    The thread reads until the file's consumer takes over (``take``, first call) or
-    ``most`` blocks are read, then ends by itself: a feed rejected before the file is read
-    leaves no thread behind. The consumer takes the blocks in order; the one marked last is
-    ``handed_over``: from there the consumer reads on its own. A read that fails hands its
-    error over in its turn.
+    stop_times' reader starts before the feed's small tables are parsed, on the other core.
+    Until its consumer first takes a block, it reads ``most`` blocks and pauses (its thread
+    ends), so a feed rejected before the file is read leaves no thread behind; a ``take``
+    resumes it. From then on it reads without waiting for the consumer to ask for
+    each block, as long as fewer than ``most`` are waiting: a reader that only read the next
+    block when asked sat idle while the consumer checked one (NYC subway: 20 ms of gaps).
+    A read that fails hands its error over in its turn. The consumer ends it with ``stop``
+    (the blocks read and not taken, to give back) or ``close``.
     """
 
-    def __init__(self, fetch: Callable[[], Any], most: int = READ_AHEAD_BLOCKS) -> None:
+    def __init__(self, fetch: Callable[[], Any], most: int = READ_AHEAD_BLOCKS,
+                 idle: float = READ_AHEAD_IDLE_SECONDS) -> None:
         self.fetch = fetch
-        self.handed_over = False
-        self._read: queue.SimpleQueue[tuple[Any, BaseException | None, bool]] = (
-            queue.SimpleQueue())
-        self._claimed = threading.Event()
-        # Not a daemon: a process ending meanwhile waits for its few blocks rather than
-        # stopping it inside Arrow or the inflater.
-        threading.Thread(target=self._run, args=(most,), name="gtfs-read-ahead").start()
+        self.most, self.idle = most, idle
+        self._read: collections.deque[tuple[Any, BaseException | None]] = collections.deque()
+        self._changed = threading.Condition()
+        self._claimed = self._stopping = self._ended = False
+        self._running = True
+        self._thread = self._start()
 
-    def _run(self, most: int) -> None:
-        for n in range(1, most + 1):
+    def _start(self) -> threading.Thread:
+        # Not a daemon: a process ending meanwhile waits for the block being read rather than
+        # stopping it inside Arrow or the inflater.
+        thread = threading.Thread(target=self._run, name="gtfs-read-ahead")
+        thread.start()
+        return thread
+
+    def _run(self) -> None:
+        changed = self._changed
+        while True:
+            with changed:
+                while len(self._read) >= self.most and self._claimed and not self._stopping:
+                    if not changed.wait(self.idle):
+                        break
+                # Stopped; or full and unclaimed, or no block taken for ``idle`` seconds: a
+                # consumer gone without ``close`` (its generator not collected yet, say) must
+                # not leave a thread waiting for ever (the process would wait for it at exit).
+                if self._stopping or len(self._read) >= self.most:
+                    self._running = False
+                    return
             try:
                 got, error = self.fetch(), None
             except BaseException as exc:  # raised again by ``take``, in its turn
                 got, error = None, exc
-            last = got is None or error is not None or n == most or self._claimed.is_set()
-            self._read.put((got, error, last))
-            if last:
-                return
+            with changed:
+                self._read.append((got, error))
+                self._ended = got is None or error is not None
+                changed.notify_all()
+                if self._ended:
+                    self._running = False
+                    return
 
     def take(self) -> Any:
-        """The next block read ahead (waiting for it); the thread stops after the one it is
-        reading."""
-        self._claimed.set()
-        got, error, last = self._read.get()
-        self.handed_over = last
+        """The next block (waiting for it), or None at the end of the file."""
+        with self._changed:
+            self._claimed = True
+            if not self._running and not self._ended and not self._stopping:
+                self._running = True  # paused: resumed
+                self._thread = self._start()
+            while not self._read:
+                self._changed.wait()
+            got, error = self._read.popleft()
+            self._changed.notify_all()
         if error is not None:
             raise error
         return got
+
+    def stop(self) -> list[Any]:
+        """End the reading after the block being read; return the blocks read and not taken,
+        in order (a failed read among them raises its error)."""
+        self.close()
+        left, self._read = list(self._read), collections.deque()
+        blocks = []
+        for got, error in left:
+            if error is not None:
+                raise error
+            if got is None:
+                break
+            blocks.append(got)
+        return blocks
+
+    def close(self) -> None:
+        """End the reading after the block being read (and wait for it)."""
+        with self._changed:
+            self._stopping = True
+            self._changed.notify_all()
+            thread = self._thread
+        thread.join()
 
 
 def _encode_runs(column: Any) -> Any:

@@ -1,8 +1,9 @@
-"""stop_times' first blocks read on a thread of their own while the small tables are parsed."""
+"""stop_times' blocks read on a thread of their own, from before the small tables are parsed."""
 
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 
@@ -42,6 +43,12 @@ def wait_for_read_ahead_threads() -> None:
         thread.join(5)
 
 
+def wait_until(condition) -> None:
+    deadline = time.monotonic() + 5
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.001)
+
+
 def test_unclaimed_read_ahead_reads_its_most_blocks_and_ends():
     blocks = Blocks(100)
     _ReadAhead(blocks, most=3)
@@ -50,23 +57,48 @@ def test_unclaimed_read_ahead_reads_its_most_blocks_and_ends():
     assert not read_ahead_threads()
 
 
-def test_claimed_read_ahead_hands_over_after_the_block_it_is_reading():
-    blocks = Blocks(100, hold=2)
-    ahead = _ReadAhead(blocks, most=10)
-    assert blocks.reading.wait(5)  # the second read is under way
+def test_claimed_read_ahead_reads_on_at_most_its_most_blocks_ahead():
+    blocks = Blocks(100)
+    ahead = _ReadAhead(blocks, most=3)
+    wait_for_read_ahead_threads()  # unclaimed: paused after 3
+    assert ahead.take() == 1  # claimed: resumed
+    wait_until(lambda: blocks.reads >= 4)
+    time.sleep(0.05)
+    assert blocks.reads == 4  # 2, 3 and 4 waiting; the fifth read waits for a take
+    assert [ahead.take() for _ in range(5)] == [2, 3, 4, 5, 6]
+    ahead.close()
+    assert not read_ahead_threads()
+    assert blocks.reads <= 9
+
+
+def test_read_ahead_whose_consumer_stopped_taking_pauses_and_resumes_on_the_next_take():
+    blocks = Blocks(100)
+    ahead = _ReadAhead(blocks, most=2, idle=0.05)
     assert ahead.take() == 1
-    assert not ahead.handed_over
-    blocks.gate.set()
-    assert ahead.take() == 2
-    assert ahead.handed_over  # the consumer reads the third block itself
-    wait_for_read_ahead_threads()
-    assert blocks.reads == 2
+    wait_until(lambda: blocks.reads >= 3)
+    wait_for_read_ahead_threads()  # 2 and 3 waiting, no take for 0.05 s: paused
+    assert not read_ahead_threads()
+    assert [ahead.take() for _ in range(4)] == [2, 3, 4, 5]
+    ahead.close()
+    assert not read_ahead_threads()
+
+
+def test_stopped_read_ahead_returns_the_blocks_read_and_not_taken_in_order():
+    blocks = Blocks(100, hold=4)
+    ahead = _ReadAhead(blocks, most=10)
+    assert ahead.take() == 1
+    assert blocks.reading.wait(5)  # the fourth read is under way
+    threading.Timer(0.05, blocks.gate.set).start()
+    assert ahead.stop() == [2, 3, 4]  # the block being read included
+    assert not read_ahead_threads()
+    assert blocks.reads == 4
 
 
 def test_read_ahead_stops_at_the_end_of_the_file():
     ahead = _ReadAhead(Blocks(2), most=10)
     assert [ahead.take(), ahead.take(), ahead.take()] == [1, 2, None]
-    assert ahead.handed_over
+    wait_for_read_ahead_threads()
+    assert not read_ahead_threads()
 
 
 def test_a_read_that_fails_ahead_fails_in_its_turn():
@@ -74,7 +106,17 @@ def test_a_read_that_fails_ahead_fails_in_its_turn():
     assert ahead.take() == 1
     with pytest.raises(FeedFormatError):
         ahead.take()
-    assert ahead.handed_over
+    wait_for_read_ahead_threads()
+    assert not read_ahead_threads()
+
+
+def test_a_read_that_failed_ahead_fails_when_the_blocks_are_given_back():
+    blocks = Blocks(100, fail=3)
+    ahead = _ReadAhead(blocks, most=10)
+    assert ahead.take() == 1
+    wait_until(lambda: blocks.reads >= 3)
+    with pytest.raises(FeedFormatError):
+        ahead.stop()
 
 
 def stop_time_rows(payload: bytes, **options) -> tuple[list, dict]:
