@@ -33,10 +33,10 @@ from providers.transit.models import (
     TransitRealtimeUpdate,
     TransitRoute,
     TransitStop,
-    TransitTrip,
 )
 from providers.transit.schedule import service_day_origin, zone
 from providers.transit.timetable import trip_stop_times
+from providers.transit.trips import version_trips
 
 PROVIDERS_KEY = "transit:rt:providers"
 # A header timestamp this far ahead of our clock is wrong (clocks drift by seconds, not this).
@@ -442,11 +442,13 @@ def _check_references(session: Session, static_version: int | None,
             for ids, name in ((trips, "trip_id"), (routes, "route_id"), (stops, "stop_id")):
                 if selector[name]:
                     ids.setdefault(selector[name], f"alert {alert['entity_id']!r}")
-    checks = (("unmatched_trip", "Trip", "trip_id", trips, TransitTrip.trip_id),
+    known_trips = version_trips(session, static_version) if trips else ()
+    checks = (("unmatched_trip", "Trip", "trip_id", trips, None),
               ("unmatched_route", "Route", "route_id", routes, TransitRoute.route_id),
               ("unmatched_stop", "Stop", "stop_id", stops, TransitStop.stop_id))
     for code, noun, field, named, column in checks:
-        known = _known(session, column, static_version, set(named))
+        known = ({t for t in named if t in known_trips} if column is None
+                 else _known(session, column, static_version, set(named)))
         for value in sorted(set(named) - known):
             report.warning(code, f"{noun} {value!r} of {named[value]} is not in the active "
                            "schedule.", field=field, value=value)

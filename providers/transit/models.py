@@ -2,7 +2,8 @@
 
 One row per GTFS record, except the big tables: stop_times.txt is stored as stop patterns with
 packed time arrays (``TransitPattern``, ``TransitPatternStop``), shapes.txt
-as one row per shape (``TransitShape``); see ``providers.transit.timetable``. Packed arrays are
+as one row per shape (``TransitShape``), see ``providers.transit.timetable``; trips.txt as
+blocks of trips (``TransitTripBlock``), see ``providers.transit.trips``. Packed arrays are
 LargeBinary (bytea / BLOB) of little-endian numpy dtypes, described on each model.
 
 Every table carries ``feed_version_id`` (ON DELETE CASCADE), so pruning a version removes its
@@ -93,35 +94,23 @@ class TransitRoute(Base):
     sort_order: Mapped[int | None] = mapped_column(sa.Integer)
 
 
-class TransitTrip(Base):
-    """trips.txt; its stop times are in its pattern (``TransitPattern``, ``TransitPatternStop``).
+class TransitTripBlock(Base):
+    """trips.txt, packed: up to ``providers.transit.trips.TRIPS_PER_BLOCK`` trips of a version
+    per row, in trips.txt order (``block`` 0 first), as an Arrow IPC stream with zstd-compressed
+    buffers (``trips``; columns: ``providers.transit.trips.TRIP_SCHEMA``). A trip's index
+    (what the patterns' ``trip_indexes`` hold) is its position in that order. Read whole per
+    version, with ``providers.transit.trips.version_trips`` (migration 0016: one row per trip
+    cost the import more than anything else on the server).
 
-    ``frequency_based``: its stop times are a template for frequencies.txt. ``trip_index``: the
-    trip's ordinal in its version (what the patterns' ``trip_indexes`` hold; trips.txt order);
-    ``service_index``: its service's ordinal among the version's service ids sorted (the
-    (service_id, service_index) pairs of a version's trips are that mapping). Neither depends
-    on stop_times, so trips are written while stop_times is still being parsed. No index on
-    ``trip_index``: readers map indexes to ids once per version (``providers.transit.queries``)
-    and fetch trips by primary key (migration 0014).
-    ``providers.transit.timetable.trip_stop_times`` reads a trip's stop times back.
+    On PostgreSQL ``trips`` is stored ``EXTERNAL``: out of line and not compressed again.
     """
 
-    __tablename__ = "transit_trip"
+    __tablename__ = "transit_trip_block"
 
     feed_version_id: Mapped[int] = mapped_column(BigIntPK, _version_fk(), primary_key=True)
-    trip_id: Mapped[str] = mapped_column(sa.Text, primary_key=True)
-    route_id: Mapped[str] = mapped_column(sa.Text)
-    service_id: Mapped[str] = mapped_column(sa.Text)
-    headsign: Mapped[str | None] = mapped_column(sa.Text)
-    short_name: Mapped[str | None] = mapped_column(sa.Text)
-    direction_id: Mapped[int | None] = mapped_column(sa.SmallInteger)
-    block_id: Mapped[str | None] = mapped_column(sa.Text)
-    shape_id: Mapped[str | None] = mapped_column(sa.Text)
-    wheelchair_accessible: Mapped[int | None] = mapped_column(sa.SmallInteger)
-    bikes_allowed: Mapped[int | None] = mapped_column(sa.SmallInteger)
-    frequency_based: Mapped[bool] = mapped_column(sa.Boolean, default=False)
-    trip_index: Mapped[int] = mapped_column(sa.Integer)
-    service_index: Mapped[int] = mapped_column(sa.Integer)
+    block: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
+    trip_count: Mapped[int] = mapped_column(sa.Integer)
+    trips: Mapped[bytes] = mapped_column(sa.LargeBinary)
 
 
 class TransitPattern(Base):
@@ -129,7 +118,7 @@ class TransitPattern(Base):
     times say beyond the departures (``TransitPatternStop`` holds those).
 
     - ``trip_indexes``: little-endian int32 (``<i4``), the pattern's trips
-      (``TransitTrip.trip_index``), ascending; ``stop_count``: its pattern stops.
+      (trip indexes: ``TransitTripBlock``), ascending; ``stop_count``: its pattern stops.
     - ``dwell_secs``: ``<i4``, a trips x stops matrix (row-major, trips in ``trip_indexes``
       order, stops in ``position`` order) of each stop time's departure minus its arrival in
       seconds (0 where it has no time); NULL when every arrival equals its departure (the
@@ -164,13 +153,13 @@ class TransitPatternStop(Base):
     (``pattern_id``, numbered per version); ``position`` counts its stops from 0. A
     departures board reads the few rows of a stop (index on version and stop), binary-searches
     each row's sorted departures for its time window, keeps the trips whose service runs
-    (``TransitTrip.service_index``, cached per version) and fetches only the trips it shows.
+    (their service indexes: ``providers.transit.trips.VersionTrips``, cached per version).
     HART's 438,421 stop times make 4,227 rows.
 
     - ``departure_secs``: little-endian int32 (``<i4``), sorted ascending, the departures here
       of the pattern's trips that have a time at this stop (seconds since noon minus 12h of
       the service day, may pass 24h);
-    - ``trip_indexes``: ``<i4``, the trip (``TransitTrip.trip_index``) of each departure
+    - ``trip_indexes``: ``<i4``, the trip (its index, ``TransitTripBlock``) of each departure
       (equal times in trip index order).
     """
 

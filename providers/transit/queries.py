@@ -30,7 +30,6 @@ from providers.transit.models import (
     TransitPatternStop,
     TransitRoute,
     TransitStop,
-    TransitTrip,
 )
 from providers.transit.schedule import (
     active_services,
@@ -40,6 +39,7 @@ from providers.transit.schedule import (
     zone,
 )
 from providers.transit.timetable import INDEX, TIME, trip_stop_times
+from providers.transit.trips import VersionTrips, version_trips
 
 LOCATION_TYPES = {0: "stop", 1: "station", 2: "entrance", 3: "node", 4: "boarding_area"}
 
@@ -215,7 +215,6 @@ _VERSION_CACHE_LIMIT = 64
 PREFETCH_DAYS_BEFORE, PREFETCH_DAYS_AFTER = 3, 10
 _services_cache: dict[tuple[Any, date], frozenset[str]] = {}
 _frequency_cache: dict[Any, Any] = {}
-_trip_cache: dict[Any, _VersionTrips] = {}
 _route_cache: dict[Any, dict[str, dict[str, Any]]] = {}
 _statements: dict[Any, Any] = {}
 
@@ -283,19 +282,6 @@ def _routes(session: Session, version_key: tuple) -> dict[str, dict[str, Any]]:
     return cached
 
 
-class _VersionTrips(NamedTuple):
-    """What a departures board needs of every trip of a version, by trip index.
-
-    The patterns name trips by index; this maps them to their services and ids, so the board
-    fetches the few trips it shows by primary key (the trips need no index on their trip
-    index, one less for an import to fill: migration 0014).
-    """
-
-    service_index: dict[str, int]  # the version's service ids and their indexes
-    service_of: Any  # each trip's service index (a numpy array by trip index)
-    trip_ids: list[str]  # each trip's id, by trip index
-
-
 class _Frequencies(NamedTuple):
     """A version's frequency-based trips: by trip index, (trip id, first departure, periods)."""
 
@@ -318,10 +304,8 @@ def _frequencies(session: Session, version_key: tuple) -> _Frequencies:
         periods.setdefault(trip_id, []).append((start, end, headway))
     trips: dict[int, tuple[str, int, list[tuple[int, int, int]]]] = {}
     if periods:
-        indexes = dict(session.execute(
-            sa.select(TransitTrip.trip_id, TransitTrip.trip_index)
-            .where(TransitTrip.feed_version_id == version_id,
-                   TransitTrip.frequency_based.is_(True))).all())
+        version = version_trips(session, version_id, version_key)
+        indexes = {trip_id: version.index_of[trip_id] for trip_id in version.frequency_based}
         for trip_id, stop_times in trip_stop_times(session, version_id, list(indexes)).items():
             if trip_id in periods:
                 first = min((st.departure_secs for st in stop_times
@@ -329,25 +313,6 @@ def _frequencies(session: Session, version_key: tuple) -> _Frequencies:
                 trips[indexes[trip_id]] = (trip_id, first, periods[trip_id])
     found = _Frequencies(trips, np.array(sorted(trips), np.int32))
     return _remember(_frequency_cache, version_key, found, limit=_VERSION_CACHE_LIMIT)
-
-
-def _version_trips(session: Session, version_key: tuple) -> _VersionTrips:
-    """A version's trips by trip index (``_VersionTrips``); cached per version."""
-    cached = _trip_cache.get(version_key)
-    if cached is None:
-        rows = session.execute(
-            sa.select(TransitTrip.trip_index, TransitTrip.service_index, TransitTrip.service_id,
-                      TransitTrip.trip_id)
-            .where(TransitTrip.feed_version_id == version_key[0])).all()
-        count = max((r[0] for r in rows), default=-1) + 1
-        by_trip = np.zeros(count, INDEX)
-        by_trip[[r[0] for r in rows]] = [r[1] for r in rows]
-        trip_ids: list[str] = [""] * count
-        for row in rows:
-            trip_ids[row[0]] = row[3]
-        cached = _VersionTrips({r[2]: r[1] for r in rows}, by_trip, trip_ids)
-        _remember(_trip_cache, version_key, cached, limit=_VERSION_CACHE_LIMIT)
-    return cached
 
 
 def _pattern_stops_statement() -> Any:
@@ -368,17 +333,6 @@ def _pattern_stops_statement() -> Any:
                    ps.position < pattern.stop_count - 1,
                    sa.or_(ps.pickup_type.is_(None), ps.pickup_type != 1)))
     return _statements["pattern_stops"]
-
-
-def _trips_statement() -> Any:
-    """Some trips of a version by id (its primary key): what a departure shows of them."""
-    if "trips" not in _statements:
-        _statements["trips"] = (
-            sa.select(TransitTrip.trip_index, TransitTrip.trip_id, TransitTrip.headsign,
-                      TransitTrip.route_id)
-            .where(TransitTrip.feed_version_id == sa.bindparam("version"),
-                   TransitTrip.trip_id.in_(sa.bindparam("trips", expanding=True))))
-    return _statements["trips"]
 
 
 class _Board(NamedTuple):
@@ -437,14 +391,9 @@ def departures(session: Session, live: Any, public_id: str, *, at: datetime | No
                   for r in connection.execute(_pattern_stops_statement(),
                                               {"version": feed.version_id, "stops": stop_ids})]
         frequencies = _frequencies(session, version_key)
-        version_trips = _version_trips(session, version_key)
-        scheduled, templates = _candidates(boards, days, services, version_trips, frequencies,
-                                           limit)
-        wanted = {c[2] for c in scheduled} | {t for _, t, _ in templates}
-        trips = ({row.trip_index: row for row in connection.execute(
-            _trips_statement(), {"version": feed.version_id,
-                                 "trips": sorted(version_trips.trip_ids[t] for t in wanted)})}
-            if wanted else {})
+        version = version_trips(session, feed.version_id, version_key)
+        scheduled, templates = _candidates(boards, days, services, version, frequencies, limit)
+        trips = version.at({c[2] for c in scheduled} | {t for _, t, _ in templates})
         routes = _routes(session, version_key)
         # (day, secs, trip index, board, run start or None) of every departure that may be
         # shown; only the first ``limit`` by time (then trip id) become dicts.
@@ -466,7 +415,7 @@ def departures(session: Session, live: Any, public_id: str, *, at: datetime | No
 
 
 def _candidates(boards: list[_Board], days: list[tuple[date, datetime, int, int]],
-                services: dict[date, frozenset[str]], trips: _VersionTrips,
+                services: dict[date, frozenset[str]], trips: VersionTrips,
                 frequencies: _Frequencies, limit: int
                 ) -> tuple[list[tuple[int, int, int, int, None]], list[tuple[int, int, int]]]:
     """The departures a board may show: per service day, the scheduled ones in its window
@@ -669,7 +618,7 @@ def get_trip(session: Session, live: Any, public_id: str, *, service_date: date 
              ) -> dict[str, Any]:
     """A trip's stops in order with scheduled times on a service day and real-time estimates."""
     feed, trip_id = _feed_for(session, public_id, "trip")
-    trip = session.get(TransitTrip, (feed.version_id, trip_id))
+    trip = version_trips(session, feed.version_id).get(trip_id)
     if trip is None:
         raise Problem(404, "not-found", "Not Found", f"No trip {public_id!r}.")
     tz = zone(feed.timezone)

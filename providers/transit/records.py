@@ -2,9 +2,10 @@
 
 Each key is a GTFS file name (``stops`` for stops.txt), so import counts read like the feed.
 In ``RECORD_TABLES`` the fields name the columns of the canonical table the writer fills
-(``providers.transit.models``); the ``PACKED_RECORDS`` are not stored row for row but packed
-(``providers.transit.timetable``): stop_times into stop patterns and the trips' time arrays,
-shapes into one row per shape.
+(``providers.transit.models``), except the trips' (packed in blocks of trips with those
+columns: ``providers.transit.trips``); the ``PACKED_RECORDS`` are not stored row for row but
+packed (``providers.transit.timetable``): stop_times into stop patterns and the trips' time
+arrays, shapes into one row per shape.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ RECORD_TABLES: dict[str, tuple[str, tuple[str, ...]]] = {
         "service_id", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday",
         "sunday", "start_date", "end_date")),
     "calendar_dates": ("transit_calendar_date", ("service_id", "date", "exception_type")),
-    "trips": ("transit_trip", (
+    "trips": ("transit_trip_block", (
         "trip_id", "route_id", "service_id", "headsign", "short_name", "direction_id",
         "block_id", "shape_id", "wheelchair_accessible", "bikes_allowed", "frequency_based")),
     "frequencies": ("transit_frequency", (

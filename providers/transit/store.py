@@ -22,7 +22,6 @@ from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-import numpy as np
 import pyarrow as pa
 from sqlalchemy.orm import Session
 
@@ -30,24 +29,20 @@ from providers.base import ImportResult
 from providers.models import Feed, FeedVersion
 from providers.transit import pgcopy
 from providers.transit.records import RECORD_TABLES, WRITE_ORDER
-from providers.transit.timetable import ShapeBuilder, TimetableBuilder, service_indexes
+from providers.transit.timetable import ShapeBuilder, TimetableBuilder
+from providers.transit.trips import TRIP_SCHEMA, pack_trips
 
 COPY_BLOCK_ROWS = 10_000
-# The trips records' fields (``RECORD_TABLES["trips"]``) as Arrow types.
-TRIP_SCHEMA = pa.schema(list(zip(RECORD_TABLES["trips"][1], (
-    pa.string(), pa.string(), pa.string(), pa.string(), pa.string(), pa.int16(), pa.string(),
-    pa.string(), pa.int16(), pa.int16(), pa.bool_()), strict=True)))
 
 
 # Tables only ever read by their primary key (or a prefix of it): statistics change no plan.
 KEY_LOOKUP_ONLY = frozenset({"transit_agency", "transit_feed_info", "transit_transfer",
-                             "transit_pattern", "transit_shape"})
+                             "transit_pattern", "transit_shape", "transit_trip_block"})
 # Of the big tables, the columns queries filter or join on (``providers.transit.queries``,
 # ``timetable``): the only statistics a plan uses. Skipping the others (texts and numbers
 # nothing filters on; the packed arrays have none, migration 0008) makes their ANALYZE a third
 # to a half cheaper (NYC: pattern stops 13-19 -> 9-13 ms, trips 11-17 -> 5-8 ms).
 ANALYZED_COLUMNS = {
-    "transit_trip": ("feed_version_id", "trip_id"),
     "transit_pattern_stop": ("feed_version_id", "stop_id", "pattern_id"),
 }
 
@@ -239,16 +234,8 @@ def _store_records(session: Session, version_id: int, name: str, records: Any, d
 
 
 def _store_trips(session: Session, version_id: int, trips: Any) -> int:
-    """The trips with their index (trips.txt order) and their service's index."""
-    import pyarrow.compute as pc
-
-    services = trips.column("service_id")
-    ordered, _ = service_indexes(pc.unique(services).to_pylist())
-    trips = trips.append_column("trip_index", pa.array(np.arange(trips.num_rows,
-                                                                 dtype=np.int32)))
-    trips = trips.append_column("service_index", pc.index_in(
-        services, value_set=pa.array(ordered, pa.string())))
-    store_table(session, "transit_trip", trips, version_id)
+    """The trips, packed in blocks (``providers.transit.trips``)."""
+    store_table(session, "transit_trip_block", pack_trips(trips), version_id)
     return trips.num_rows
 
 

@@ -536,21 +536,19 @@ def trip_stop_times(session: Session, version_id: int, trip_ids: Iterable[str]
     """The stop times of some trips of a version, in stop_sequence order. Trips without stop
     times map to []; unknown trips are left out.
 
-    Four queries: the trips' indexes, every pattern's trips (a few bytes per trip) to find
-    theirs, those patterns' matrices and stops (whose departure arrays give each trip's
-    departure there, none where the trip has no time).
+    The trips' indexes from the version's trips (``providers.transit.trips``, cached), then
+    three queries: every pattern's trips (a few bytes per trip) to find theirs, those
+    patterns' matrices and stops (whose departure arrays give each trip's departure there,
+    none where the trip has no time).
     """
-    from providers.transit.models import TransitPattern, TransitPatternStop, TransitTrip
+    from providers.transit.models import TransitPattern, TransitPatternStop
+    from providers.transit.trips import version_trips
 
     wanted = sorted(set(trip_ids))
     if not wanted:
         return {}
-    indexes: dict[int, str] = {}
-    for start in range(0, len(wanted), 500):
-        indexes.update((index, trip_id) for trip_id, index in session.execute(
-            sa.select(TransitTrip.trip_id, TransitTrip.trip_index)
-            .where(TransitTrip.feed_version_id == version_id,
-                   TransitTrip.trip_id.in_(wanted[start:start + 500]))))
+    index_of = version_trips(session, version_id).index_of
+    indexes = {index_of[trip_id]: trip_id for trip_id in wanted if trip_id in index_of}
     found: dict[str, list[StopTime]] = {trip_id: [] for trip_id in indexes.values()}
     if not indexes:
         return found

@@ -9,7 +9,8 @@ import pytest
 import sqlalchemy as sa
 
 from providers.models import Feed, FeedVersion
-from providers.transit.models import TransitPattern, TransitStop, TransitTrip
+from providers.transit.models import TransitPattern, TransitStop, TransitTripBlock
+from providers.transit.trips import version_trips
 from tests.providers.transit.factories import BASE_FEED, gtfs_zip, import_file, import_gtfs_bytes
 
 BAD = "gtfs/bad/transitfeed"
@@ -59,7 +60,7 @@ def test_broken_update_keeps_serving_the_previous_version(session):
     assert feed.active_version_id == good.feed_version_id
     rejected = session.get(FeedVersion, broken.feed_version_id)
     assert rejected.status == "rejected"
-    assert rows_of(session, TransitTrip, rejected.id) == 0
+    assert rows_of(session, TransitTripBlock, rejected.id) == 0
     assert rows_of(session, TransitStop, good.feed_version_id) == 3
 
 
@@ -177,8 +178,9 @@ def test_hart_imports_with_published_counts(mobihub, shared_data, session):
 
 
 def test_trip_fields_are_stored_exactly_as_the_feed_gives_them(session):
-    """Trips go into SQLite as one JSON document (providers.transit.store._insert_table):
-    ids that look like numbers stay text, and quotes, backslashes and non-ASCII survive."""
+    """Trips are packed in blocks (providers.transit.trips): ids that look like numbers stay
+    text, and quotes, backslashes and non-ASCII survive; each trip's index is its place in
+    trips.txt."""
     trips = ("route_id,service_id,trip_id,trip_headsign,direction_id,block_id\n"
              'R1,WEEK,T1,"Zürich ⇄ ""Gare"" \\ 東京 🚋",1,007\n'
              "R1,WEEK,T_NIGHT,Bravo night,0,\n"
@@ -186,8 +188,8 @@ def test_trip_fields_are_stored_exactly_as_the_feed_gives_them(session):
              "R1,WEEK,T_FREQ,Bravo shuttle,0,\n")
     outcome = import_gtfs_bytes(session, gtfs_zip({"trips.txt": trips}))
     assert outcome.ok, outcome.message
-    stored = {trip.trip_id: trip for trip in session.scalars(
-        sa.select(TransitTrip).where(TransitTrip.feed_version_id == outcome.feed_version_id))}
+    stored = {trip.trip_id: trip for trip in version_trips(
+        session, outcome.feed_version_id).at(range(4)).values()}
     assert stored["T1"].headsign == 'Zürich ⇄ "Gare" \\ 東京 🚋'
     assert stored["T1"].block_id == "007"
     assert stored["T_HOL"].block_id == "12"
@@ -195,7 +197,7 @@ def test_trip_fields_are_stored_exactly_as_the_feed_gives_them(session):
     assert [stored[t].direction_id for t in ("T1", "T_NIGHT", "T_HOL")] == [1, 0, 1]
     assert stored["T_FREQ"].frequency_based is True
     assert stored["T1"].frequency_based is False
-    assert sorted(trip.trip_index for trip in stored.values()) == [0, 1, 2, 3]
+    assert [stored[t].trip_index for t in ("T1", "T_NIGHT", "T_HOL", "T_FREQ")] == [0, 1, 2, 3]
 
 
 @pytest.mark.postgres_only
@@ -203,13 +205,12 @@ def test_an_import_leaves_statistics_on_the_columns_queries_filter_on(session):
     import_gtfs_bytes(session, gtfs_zip())
     analyzed = {tuple(row) for row in session.execute(sa.text(
         "SELECT tablename, attname FROM pg_stats WHERE tablename IN "
-        "('transit_trip', 'transit_pattern_stop', 'transit_stop')"))}
-    assert {("transit_trip", "trip_id"), ("transit_pattern_stop", "stop_id"),
-            ("transit_pattern_stop", "pattern_id"), ("transit_stop", "lat")} <= analyzed
-    # Texts and numbers no query filters on: no statistics spent on them.
-    assert ("transit_trip", "headsign") not in analyzed
-    assert ("transit_trip", "trip_index") not in analyzed  # read by key, never filtered on
+        "('transit_trip_block', 'transit_pattern_stop', 'transit_stop')"))}
+    assert {("transit_pattern_stop", "stop_id"), ("transit_pattern_stop", "pattern_id"),
+            ("transit_stop", "lat")} <= analyzed
+    # Texts and numbers no query filters on, and tables read by key: no statistics spent.
     assert ("transit_pattern_stop", "stop_sequence") not in analyzed
+    assert not {column for table, column in analyzed if table == "transit_trip_block"}
 
 
 @pytest.mark.postgres_only

@@ -18,10 +18,11 @@ from providers.transit.models import (
     TransitPattern,
     TransitPatternStop,
     TransitShape,
-    TransitTrip,
+    TransitTripBlock,
 )
 from providers.transit.queries import departures
 from providers.transit.timetable import shape_points, trip_stop_times
+from providers.transit.trips import version_trips
 from tests.providers.transit.factories import BASE_FEED, gtfs_zip, import_gtfs_bytes
 
 TEXTS = [
@@ -117,8 +118,7 @@ def test_trips_sharing_stops_share_a_pattern(session):
         "stop_times.txt": stop_times, "frequencies.txt": None}))
     assert outcome.ok, outcome.message
     version_id = outcome.feed_version_id
-    names = dict(session.execute(sa.select(TransitTrip.trip_index, TransitTrip.trip_id)
-                                 .where(TransitTrip.feed_version_id == version_id)).all())
+    names = version_trips(session, version_id).trip_ids
     patterns = {pattern.pattern_id: [names[i] for i in np.frombuffer(pattern.trip_indexes,
                                                                      "<i4").tolist()]
                 for pattern in session.scalars(sa.select(TransitPattern).where(
@@ -144,7 +144,7 @@ def test_pruned_versions_leave_no_timetable_behind(session):
         assert outcome.ok, outcome.message
         ids.append(outcome.feed_version_id)
     assert session.get(FeedVersion, ids[0]) is None
-    for model in (TransitPattern, TransitPatternStop, TransitTrip):
+    for model in (TransitPattern, TransitPatternStop, TransitTripBlock):
         with_rows = set(session.scalars(sa.select(model.feed_version_id).distinct()))
         assert ids[0] not in with_rows
         assert set(ids[1:]) <= with_rows

@@ -46,7 +46,7 @@ def _imported_version(session, provider: str = "testtransit") -> int:
 
 def test_every_table_holding_a_version_s_records_is_covered():
     names = {model.__tablename__ for model in VERSION_TABLES}
-    assert {"transit_stop", "transit_trip", "transit_pattern_stop", "transit_shape"} <= names
+    assert {"transit_stop", "transit_trip_block", "transit_pattern_stop", "transit_shape"} <= names
     assert len(names) == 12
 
 
@@ -97,7 +97,7 @@ def test_deleting_a_version_deletes_its_rows_from_every_transit_table(session):
     for model in VERSION_TABLES:
         versions = set(session.scalars(sa.select(model.feed_version_id).distinct()))
         assert doomed not in versions, model.__tablename__
-    assert kept in set(session.scalars(sa.select(transit.TransitTrip.feed_version_id)))
+    assert kept in set(session.scalars(sa.select(transit.TransitTripBlock.feed_version_id)))
 
 
 def test_a_version_s_id_cannot_change_under_its_rows(session):
