@@ -73,24 +73,30 @@ def _version_key(table: str) -> None:
                    'EXECUTE FUNCTION feed_version_key_check()')
 
 
+def _create_version_keyed(table: str, columns: list[sa.Column], key: tuple[str, ...]) -> None:
+    """A table of a version's records, keyed by the version and ``key``: its feed_version key
+    declared on SQLite, checked once per statement on PostgreSQL (migrations 0010, 0012)."""
+    postgresql = op.get_bind().dialect.name == 'postgresql'
+    op.create_table(
+        table, sa.Column('feed_version_id', _ID, nullable=False), *columns,
+        *(() if postgresql else (sa.ForeignKeyConstraint(
+            ['feed_version_id'], ['feed_version.id'],
+            name=op.f(f'fk_{table}_feed_version_id_feed_version'), ondelete='CASCADE'),)),
+        sa.PrimaryKeyConstraint('feed_version_id', *key, name=op.f(f'pk_{table}')))
+    if postgresql:
+        _version_key(table)
+
+
 def upgrade() -> None:
     bind = op.get_bind()
     postgresql = bind.dialect.name == 'postgresql'
-    op.create_table(
-        'transit_trip_block',
-        sa.Column('feed_version_id', _ID, nullable=False),
+    _create_version_keyed('transit_trip_block', [
         sa.Column('block', sa.Integer(), nullable=False),
         sa.Column('trip_count', sa.Integer(), nullable=False),
-        sa.Column('trips', sa.LargeBinary(), nullable=False),
-        *(() if postgresql else (sa.ForeignKeyConstraint(
-            ['feed_version_id'], ['feed_version.id'],
-            name=op.f('fk_transit_trip_block_feed_version_id_feed_version'),
-            ondelete='CASCADE'),)),
-        sa.PrimaryKeyConstraint('feed_version_id', 'block', name=op.f('pk_transit_trip_block')))
+        sa.Column('trips', sa.LargeBinary(), nullable=False)], ('block',))
     if postgresql:
         op.execute('ALTER TABLE transit_trip_block ALTER COLUMN trips SET STORAGE EXTERNAL, '
                    'ALTER COLUMN trips SET STATISTICS 0')
-        _version_key('transit_trip_block')
     _pack_every_version(bind)
     if postgresql:
         op.execute(_cascade(_keyed_per_statement('transit_trip', 'transit_trip_block')))
@@ -99,15 +105,11 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     bind = op.get_bind()
-    postgresql = bind.dialect.name == 'postgresql'
-    op.create_table(
-        'transit_trip',
-        sa.Column('feed_version_id', _ID, nullable=False),
-        sa.Column('trip_id', sa.Text(), nullable=False),
-        sa.Column('route_id', sa.Text(), nullable=False),
-        sa.Column('service_id', sa.Text(), nullable=False),
-        sa.Column('headsign', sa.Text(), nullable=True),
-        sa.Column('short_name', sa.Text(), nullable=True),
+    text = [sa.Column(name, sa.Text(), nullable=name in ('headsign', 'short_name', 'block_id',
+                                                          'shape_id'))
+            for name in ('trip_id', 'route_id', 'service_id', 'headsign', 'short_name')]
+    _create_version_keyed('transit_trip', [
+        *text,
         sa.Column('direction_id', sa.SmallInteger(), nullable=True),
         sa.Column('block_id', sa.Text(), nullable=True),
         sa.Column('shape_id', sa.Text(), nullable=True),
@@ -115,15 +117,9 @@ def downgrade() -> None:
         sa.Column('bikes_allowed', sa.SmallInteger(), nullable=True),
         sa.Column('frequency_based', sa.Boolean(), nullable=False),
         sa.Column('trip_index', sa.Integer(), nullable=False),
-        sa.Column('service_index', sa.Integer(), nullable=False),
-        *(() if postgresql else (sa.ForeignKeyConstraint(
-            ['feed_version_id'], ['feed_version.id'],
-            name=op.f('fk_transit_trip_feed_version_id_feed_version'), ondelete='CASCADE'),)),
-        sa.PrimaryKeyConstraint('feed_version_id', 'trip_id', name=op.f('pk_transit_trip')))
-    if postgresql:
-        _version_key('transit_trip')
+        sa.Column('service_index', sa.Integer(), nullable=False)], ('trip_id',))
     _unpack_every_version(bind)
-    if postgresql:
+    if bind.dialect.name == 'postgresql':
         op.execute(_cascade(_migration_0010().VERSION_KEYED_PER_STATEMENT))
     op.drop_table('transit_trip_block')
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
+import pytest
 import sqlalchemy as sa
 from alembic import command
 from sqlalchemy.orm import Session
@@ -69,3 +70,11 @@ def test_trips_go_into_blocks_and_back_and_are_served_the_same(tmp_path):
             assert served(engine) == at_head
         finally:
             engine.dispose()
+
+
+@pytest.mark.postgres_only
+def test_packed_trips_are_stored_out_of_line_and_not_compressed_again(session):
+    storage = session.execute(sa.text(
+        "SELECT attstorage FROM pg_attribute WHERE attrelid = 'transit_trip_block'::regclass "
+        "AND attname = 'trips'")).scalar_one()
+    assert storage == "e"  # EXTERNAL: zstd compressed them already
