@@ -13,7 +13,13 @@ shows the best, and the CPU column (this process only) is steadier. The PostgreS
 for our import is shown on a line of its own, when the server runs on this machine: on a
 machine of few cores the import's client and server share them.
 
-    .venv/bin/python bench/gtfs_import.py [--feeds hart,nyc] [--repeat 3] [--pg postgresql://postgres@127.0.0.1:5432/postgres]
+By default each case runs cold, in a process that has imported its modules but called nothing:
+one-time costs (a library's first calls, the first compilation of each SQL statement) are in
+the timing, as in a ``mobihub feeds import`` of its own. ``--warm-up`` first runs every case
+once on Caltrain's small feed in its process, untimed, and times the steady state, as in a
+server or a sync job that imports feed after feed; both sides get the same warm-up.
+
+    .venv/bin/python bench/gtfs_import.py [--feeds hart,nyc] [--repeat 3] [--warm-up] [--pg postgresql://postgres@127.0.0.1:5432/postgres]
 """
 
 from __future__ import annotations
@@ -49,6 +55,7 @@ from providers.transit.store import TransitFeedWriter  # noqa: E402, F401  (the 
 
 DATA = ROOT.parent / "shared" / "data" / "gtfs"
 FEEDS = {"hart": DATA / "hart-tampa/hart.zip", "nyc": DATA / "nyc-subway-2018/nyc_subway.zip"}
+WARM_UP_FEED = DATA / "caltrain/ct.zip"
 
 
 def cpu_seconds() -> float:
@@ -67,7 +74,9 @@ def backend_cpu_seconds(pid: int) -> float | None:
         return None
 
 
-def _child(fn, queue) -> None:
+def _child(fn, queue, warm_up=None) -> None:
+    if warm_up is not None:
+        warm_up()
     start, cpu = time.perf_counter(), cpu_seconds()
     count = fn()
     wall, cpu = time.perf_counter() - start, cpu_seconds() - cpu
@@ -78,20 +87,20 @@ def _child(fn, queue) -> None:
                after, server))
 
 
-def measure(fn):
+def measure(fn, warm_up=None):
     """Run one case in a fresh process: (rows, wall s, CPU s, peak RSS in MB of that process,
     seconds of work the case left to a background thread, or None, CPU s of the PostgreSQL
-    backend that served it, or None)."""
+    backend that served it, or None). ``warm_up``: run first in that process, untimed."""
     context = multiprocessing.get_context("fork")
     queue = context.Queue()
-    process = context.Process(target=_child, args=(fn, queue))
+    process = context.Process(target=_child, args=(fn, queue, warm_up))
     process.start()
     result = queue.get()
     process.join()
     return result
 
 
-def our_import(url: str, path: Path, instance: str
+def our_import(url: str, path: Path, instance: str, warm_up: Path | None = None
                ) -> tuple[int, float, float, float | None, float | None]:
     """The real sync (adapter, writer, activation, commit), timed without the app's creation
     and the migration of the fresh database.
@@ -107,6 +116,10 @@ def our_import(url: str, path: Path, instance: str
                       "REDIS_URL": ""})
     upgrade(db.state(app).engine)
     with app.app_context():
+        if warm_up is not None:  # --warm-up: a small feed first, untimed, in this process
+            assert import_payload(db.session(), provider=f"warm-{secrets.token_hex(3)}",
+                                  payload=Payload(warm_up.read_bytes(), str(warm_up)),
+                                  format_name="gtfs", config={}).ok
         payload = Payload(path.read_bytes(), str(path))
         backend = _backend_pid(db.session())
         server = None if backend is None else backend_cpu_seconds(backend)
@@ -189,7 +202,12 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=1,
                         help="runs per case, interleaved; the best is shown (noisy machines)")
     parser.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432/postgres")
+    parser.add_argument("--warm-up", action="store_true",
+                        help="every case first runs once on Caltrain's small feed in its "
+                             "process, untimed: steady state, without the one-time costs of a "
+                             "fresh process (libraries' first calls, compiled statements)")
     args = parser.parse_args()
+    warm = WARM_UP_FEED if args.warm_up else None
     admin = sa.create_engine(args.pg.replace("postgresql://", "postgresql+psycopg://"),
                              isolation_level="AUTOCOMMIT")
     rows = []
@@ -206,15 +224,22 @@ def main() -> None:
                     "gtfs_kit.read_feed": partial(gtfs_kit_baseline, path),
                     "mobihub parse only (no database)": partial(our_parse, path),
                     "mobihub import SQLite": partial(
-                        our_import, f"sqlite:///{tmp}/{name}.sqlite3", path, f"{tmp}/i-{name}"),
+                        our_import, f"sqlite:///{tmp}/{name}.sqlite3", path, f"{tmp}/i-{name}",
+                        warm),
                     "mobihub import PostgreSQL": partial(our_import, pg_url, path,
-                                                         f"{tmp}/p-{name}"),
+                                                         f"{tmp}/p-{name}", warm),
                 }
+                # The baselines' warm-ups (our imports warm up inside, after the app's creation).
+                warm_ups = {} if warm is None else {
+                    "COPY baseline (PostgreSQL)": partial(copy_baseline, pg_url, warm),
+                    "gtfs_kit.read_feed": partial(gtfs_kit_baseline, warm),
+                    "mobihub parse only (no database)": partial(our_parse, warm)}
                 best: dict[str, list] = {}
                 walls: dict[str, list[float]] = {label: [] for label in cases}
                 for _ in range(args.repeat):  # interleaved, so a burst of load hits all cases
                     for label, fn in cases.items():
-                        count, wall, cpu, peak, after, server = measure(fn)
+                        count, wall, cpu, peak, after, server = measure(fn,
+                                                                        warm_ups.get(label))
                         walls[label].append(wall)
                         if label not in best:
                             best[label] = [count, wall, cpu, peak, after, server]
@@ -271,6 +296,9 @@ def main() -> None:
           "client's: both share the machine's cores.")
     print("then its checkpoint: the SQLite log copied into the database file after the "
           "import's commit, work the checkpointer thread does off the import's path (app.wal).")
+    if warm is not None:
+        print(f"--warm-up: every case ran once on {WARM_UP_FEED.name} in its process first, "
+              "untimed (peak MB includes it).")
     print("peak MB: max RSS of the process that ran the case (each case runs in its own, forked "
           "after the modules, gtfs_kit and pandas included, were imported).")
 
