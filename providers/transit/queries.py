@@ -306,7 +306,8 @@ def _frequencies(session: Session, version_key: tuple) -> _Frequencies:
     if periods:
         version = version_trips(session, version_id, version_key)
         indexes = {trip_id: version.index_of[trip_id] for trip_id in version.frequency_based}
-        for trip_id, stop_times in trip_stop_times(session, version_id, list(indexes)).items():
+        for trip_id, stop_times in trip_stop_times(session, version_id, list(indexes),
+                                                   trips=version).items():
             if trip_id in periods:
                 first = min((st.departure_secs for st in stop_times
                              if st.departure_secs is not None), default=0)
@@ -618,7 +619,8 @@ def get_trip(session: Session, live: Any, public_id: str, *, service_date: date 
              ) -> dict[str, Any]:
     """A trip's stops in order with scheduled times on a service day and real-time estimates."""
     feed, trip_id = _feed_for(session, public_id, "trip")
-    trip = version_trips(session, feed.version_id).get(trip_id)
+    version = version_trips(session, feed.version_id)
+    trip = version.get(trip_id)
     if trip is None:
         raise Problem(404, "not-found", "Not Found", f"No trip {public_id!r}.")
     tz = zone(feed.timezone)
@@ -630,7 +632,8 @@ def get_trip(session: Session, live: Any, public_id: str, *, service_date: date 
                    or update.get("service_date") not in (None, day.isoformat())):
         update = None  # an update not matched to the schedule changes nothing shown
     stops = []
-    stop_times = trip_stop_times(session, feed.version_id, [trip_id]).get(trip_id, [])
+    stop_times = trip_stop_times(session, feed.version_id, [trip_id],
+                                 trips=version).get(trip_id, [])
     names = dict(session.execute(
         sa.select(TransitStop.stop_id, TransitStop.name)
         .where(TransitStop.feed_version_id == feed.version_id,

@@ -531,12 +531,13 @@ class StopTime(NamedTuple):
     timepoint: int | None
 
 
-def trip_stop_times(session: Session, version_id: int, trip_ids: Iterable[str]
-                    ) -> dict[str, list[StopTime]]:
+def trip_stop_times(session: Session, version_id: int, trip_ids: Iterable[str], *,
+                    trips: Any = None) -> dict[str, list[StopTime]]:
     """The stop times of some trips of a version, in stop_sequence order. Trips without stop
     times map to []; unknown trips are left out.
 
-    The trips' indexes from the version's trips (``providers.transit.trips``, cached), then
+    The trips' indexes from the version's trips (``trips``, a caller's
+    ``providers.transit.trips.VersionTrips`` of the version; else looked up, cached), then
     three queries: every pattern's trips (a few bytes per trip) to find theirs, those
     patterns' matrices and stops (whose departure arrays give each trip's departure there,
     none where the trip has no time).
@@ -547,7 +548,7 @@ def trip_stop_times(session: Session, version_id: int, trip_ids: Iterable[str]
     wanted = sorted(set(trip_ids))
     if not wanted:
         return {}
-    index_of = version_trips(session, version_id).index_of
+    index_of = (version_trips(session, version_id) if trips is None else trips).index_of
     indexes = {index_of[trip_id]: trip_id for trip_id in wanted if trip_id in index_of}
     found: dict[str, list[StopTime]] = {trip_id: [] for trip_id in indexes.values()}
     if not indexes:
